@@ -1,0 +1,128 @@
+// The rabbit's whole memory, sized up front.
+//
+// Every buffer the module uses is declared here and nowhere else, so a porter sees the complete memory map at once.
+// `memory.data(size, align)` reserves zero-filled static memory at compile time; nothing is ever allocated at run time
+// (there is no allocator: see runtime/none.ts) and the linear memory never grows (asconfig.json declares equal initial
+// and maximum sizes). Each bound below is enforced by the code that uses the buffer: exceeding one is a clean error
+// code, never a write past the end.
+//
+// Sizes are in bytes unless the name says otherwise.
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Exchange with the host. The host writes into IO_IN and reads results out of IO_OUT; both sides pass (pointer, length)
+// pairs that point into these two buffers.
+
+/** Bytes the host may place in IO_IN at once (one TCP read, an HTTP body, an argument). */
+export const IO_IN_CAPACITY: i32 = 16384;
+export const IO_IN: usize = memory.data(IO_IN_CAPACITY, 16);
+
+/** Results the module hands back to the host (digests, base64 text, decoded bytes). */
+export const IO_OUT_CAPACITY: i32 = 16384;
+export const IO_OUT: usize = memory.data(IO_OUT_CAPACITY, 16);
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Debug UART: one line is assembled here, then handed to the host's uart_write.
+
+/** Longest UART line; a longer line is cut and ends with "...". The register form dump line is ~700 bytes. */
+export const UART_LINE_CAPACITY: i32 = 4096;
+export const UART_LINE: usize = memory.data(UART_LINE_CAPACITY, 16);
+/** State of the line's Writer (util/writer.ts). */
+export const WRITER_STATE_SIZE: i32 = 16;
+export const UART_WRITER: usize = memory.data(WRITER_STATE_SIZE, 16);
+
+// ---------------------------------------------------------------------------------------------------------------------
+// MD5 (crypto/md5.ts): the 64-byte block being filled between updates.
+
+export const MD5_BLOCK: usize = memory.data(64, 16);
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Base64 (codec/base64.ts): reverse lookup, 0xFF = not in the alphabet. Filled once at start.
+
+export const BASE64_DECODE_TABLE: usize = memory.data(256, 16);
+
+// ---------------------------------------------------------------------------------------------------------------------
+// XML stream tokenizer (xml/tokenizer.ts). Each bound has its own error code (xml/tokenizer.ts, XmlError).
+
+/** Byte classes of the tokenizer's fast paths, one flag byte per byte value. Filled once at start. */
+export const XML_CLASS_TABLE: usize = memory.data(256, 16);
+
+/** Longest element or attribute name, prefix included. */
+export const XML_NAME_CAPACITY: i32 = 128;
+
+/** Most attributes on one start tag (a stream header carries about seven). */
+export const XML_ATTRS_MAX: i32 = 24;
+/** Per attribute: name pointer, name length, value pointer, value length (4 x i32). */
+export const XML_ATTR_RECORD_SIZE: i32 = 16;
+export const XML_ATTR_TABLE: usize = memory.data(XML_ATTRS_MAX * XML_ATTR_RECORD_SIZE, 16);
+/** Longest attribute value, after reference decoding. */
+export const XML_ATTR_VALUE_MAX: i32 = 2048;
+/** Attribute values that references or whitespace normalization changed, for one start tag together. */
+export const XML_ATTR_POOL_CAPACITY: i32 = 4096;
+export const XML_ATTR_POOL: usize = memory.data(XML_ATTR_POOL_CAPACITY, 16);
+
+/** Longest text node (character data between two tags, CDATA included), after entity decoding. */
+export const XML_TEXT_CAPACITY: i32 = 16384;
+export const XML_TEXT: usize = memory.data(XML_TEXT_CAPACITY, 16);
+
+/** Deepest element nesting, the stream element counting as one. */
+export const XML_DEPTH_MAX: i32 = 32;
+/** Per open element: name offset, name length | prefix length << 16, namespace pointer, namespace length (4 x i32). */
+export const XML_OPEN_RECORD_SIZE: i32 = 16;
+export const XML_OPEN_TABLE: usize = memory.data(XML_DEPTH_MAX * XML_OPEN_RECORD_SIZE, 16);
+/** Names of the open elements (needed to match end tags); holds XML_DEPTH_MAX names of the longest length. */
+export const XML_OPEN_POOL_CAPACITY: i32 = XML_DEPTH_MAX * XML_NAME_CAPACITY;
+export const XML_OPEN_POOL: usize = memory.data(XML_OPEN_POOL_CAPACITY, 16);
+
+/** Namespace declarations in scope (xmlns and xmlns:p). */
+export const XML_NS_MAX: i32 = 32;
+/** Per declaration: level, prefix offset, prefix length, URI offset, URI length (5 x i32) into XML_NS_POOL. */
+export const XML_NS_RECORD_SIZE: i32 = 20;
+export const XML_NS_TABLE: usize = memory.data(XML_NS_MAX * XML_NS_RECORD_SIZE, 16);
+export const XML_NS_POOL_CAPACITY: i32 = 2048;
+export const XML_NS_POOL: usize = memory.data(XML_NS_POOL_CAPACITY, 16);
+
+/**
+ * Markup cut off by the end of a chunk (a tag, an end tag, a reference, the XML declaration) is collected here until
+ * it is complete, then parsed from here. Also the bound on a start tag's size as received.
+ */
+export const XML_CARRY_CAPACITY: i32 = 4096;
+export const XML_CARRY: usize = memory.data(XML_CARRY_CAPACITY, 16);
+
+/** The tokenizer's current event, read by the stanza builder and by the host (layout: xml/tokenizer.ts, XmlEvent). */
+export const XML_EVENT_SIZE: i32 = 44;
+export const XML_EVENT: usize = memory.data(XML_EVENT_SIZE, 16);
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Stanza trees (xml/tree.ts): a parsed stanza, as the state machine and the debug dump read it. A tree owns copies of
+// all its strings, so the input buffers can move on while it waits in the queue.
+
+/** Elements and text nodes in one stanza. */
+export const TREE_NODES_MAX: i32 = 160;
+/** Per node (xml/tree.ts, TreeNode). */
+export const TREE_NODE_SIZE: i32 = 24;
+/** Attributes in one stanza. */
+export const TREE_ATTRS_MAX: i32 = 160;
+/** Per attribute (xml/tree.ts, TreeAttribute). */
+export const TREE_ATTR_SIZE: i32 = 16;
+/** Names, values and text of one stanza together. */
+export const TREE_POOL_CAPACITY: i32 = 12288;
+/** A slot: header (xml/tree.ts, TreeHeader), nodes, attributes, pool. */
+export const TREE_HEADER_SIZE: i32 = 16;
+export const TREE_SLOT_SIZE: i32 = TREE_HEADER_SIZE + TREE_NODES_MAX * TREE_NODE_SIZE + TREE_ATTRS_MAX * TREE_ATTR_SIZE + TREE_POOL_CAPACITY;
+/** Stanza slots: slot 0 is where stanzas are built; the state machine's input queue uses the others. */
+export const TREE_SLOTS: i32 = 5;
+export const TREE_SLOT_AREA: usize = memory.data(TREE_SLOT_SIZE * TREE_SLOTS, 16);
+
+/** The tree builder's stack of open element nodes (one i32 node index per level). */
+export const TREE_OPEN_STACK: usize = memory.data(XML_DEPTH_MAX * 4, 16);
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The firmware's XML reader (xml/firmware-reader.ts): its explicit stack replaces the original's recursion. Per level:
+// the content region's current position and its end (2 x i32).
+
+export const FW_READER_RECORD_SIZE: i32 = 8;
+export const FW_READER_STACK: usize = memory.data(XML_DEPTH_MAX * FW_READER_RECORD_SIZE, 16);
+
+/** Accumulated received bytes, as the firmware keeps them until a whole element is there. */
+export const FW_RX_CAPACITY: i32 = 16384;
+export const FW_RX: usize = memory.data(FW_RX_CAPACITY, 16);

@@ -1,0 +1,104 @@
+// Byte-string helpers. Strings in the module are (pointer, length) pairs of raw bytes; literals written in the source
+// are AssemblyScript strings (UTF-16), used only for their ASCII characters and never allocated.
+
+/** a[0..aLength) equals b[0..bLength). Word by word: names and URIs are short, a bulk call would cost more. */
+export function bytesEqual(a: usize, aLength: i32, b: usize, bLength: i32): bool {
+  if (aLength != bLength) return false;
+  let i = 0;
+  for (; i + 8 <= aLength; i += 8) {
+    if (load<u64>(a + i) != load<u64>(b + i)) return false;
+  }
+  for (; i < aLength; i++) {
+    if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  }
+  return true;
+}
+
+/** Copies a short byte string (names) word by word; the regions must not overlap. */
+export function copySmall(destination: usize, source: usize, length: i32): void {
+  let i = 0;
+  for (; i + 8 <= length; i += 8) store<u64>(destination + i, load<u64>(source + i));
+  for (; i < length; i++) store<u8>(destination + i, load<u8>(source + i));
+}
+
+/** The bytes equal an ASCII literal. */
+export function bytesEqualAscii(pointer: usize, length: i32, literal: string): bool {
+  if (length != literal.length) return false;
+  const chars = changetype<usize>(literal);
+  for (let i = 0; i < length; i++) {
+    if (<u32>load<u8>(pointer + i) != <u32>load<u16>(chars + (<usize>i << 1))) return false;
+  }
+  return true;
+}
+
+/** The bytes start with an ASCII literal. */
+export function bytesStartWithAscii(pointer: usize, length: i32, literal: string): bool {
+  if (length < literal.length) return false;
+  return bytesEqualAscii(pointer, literal.length, literal);
+}
+
+/** Index of the first `byte` in [from, length), or -1. */
+export function indexOfByte(pointer: usize, length: i32, byte: i32, from: i32 = 0): i32 {
+  for (let i = from; i < length; i++) {
+    if (<i32>load<u8>(pointer + i) == byte) return i;
+  }
+  return -1;
+}
+
+/** Index of the first occurrence of needle[0..needleLength) in haystack[from..haystackLength), or -1. */
+export function indexOfBytes(haystack: usize, haystackLength: i32, needle: usize, needleLength: i32, from: i32 = 0): i32 {
+  if (needleLength == 0) return from <= haystackLength ? from : -1;
+  const first = <i32>load<u8>(needle);
+  const last = haystackLength - needleLength;
+  for (let i = from; i <= last; i++) {
+    if (<i32>load<u8>(haystack + i) == first && memory.compare(haystack + i, needle, <usize>needleLength) == 0) return i;
+  }
+  return -1;
+}
+
+/** Index of the first occurrence of an ASCII literal in [from, length), or -1. */
+export function indexOfAscii(pointer: usize, length: i32, literal: string, from: i32 = 0): i32 {
+  const needleLength = literal.length;
+  if (needleLength == 0) return from;
+  const chars = changetype<usize>(literal);
+  const first = <i32>load<u16>(chars);
+  const last = length - needleLength;
+  for (let i = from; i <= last; i++) {
+    if (<i32>load<u8>(pointer + i) != first) continue;
+    let j = 1;
+    while (j < needleLength && <u32>load<u8>(pointer + i + j) == <u32>load<u16>(chars + (<usize>j << 1))) j++;
+    if (j == needleLength) return i;
+  }
+  return -1;
+}
+
+/** Lowercase hexadecimal digit of a nibble. */
+// @ts-ignore: decorator
+@inline export function hexDigit(nibble: i32): i32 {
+  return nibble < 10 ? 0x30 + nibble : 0x57 + nibble;
+}
+
+/** Value of a hexadecimal digit (either case), or -1. */
+export function hexValue(c: i32): i32 {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}
+
+/** Writes `length` bytes as 2·length lowercase hex digits at `out`. */
+export function writeHex(pointer: usize, length: i32, out: usize): void {
+  for (let i = 0; i < length; i++) {
+    const b = <i32>load<u8>(pointer + i);
+    store<u8>(out + (i << 1), hexDigit(b >> 4));
+    store<u8>(out + (i << 1) + 1, hexDigit(b & 15));
+  }
+}
+
+/** Copies the ASCII literal to `out`; returns its length. The caller guarantees the room. */
+export function writeAscii(out: usize, literal: string): i32 {
+  const chars = changetype<usize>(literal);
+  const length = literal.length;
+  for (let i = 0; i < length; i++) store<u8>(out + i, <u8>load<u16>(chars + (<usize>i << 1)));
+  return length;
+}

@@ -1,0 +1,32 @@
+// The debug UART (spec §2, §12): the rabbit's log, one line at a time. A line is assembled in UART_LINE and handed to
+// the host as raw bytes ending in "\n", as the firmware wrote them; the host adds the "[vm] " prefix of the captures.
+
+import { UART_LINE, UART_LINE_CAPACITY, UART_WRITER } from "../memory-map";
+import { staticWriter, Writer } from "../util/writer";
+
+// @ts-ignore: decorator
+@external("vm", "uart_write")
+declare function hostUartWrite(pointer: usize, length: i32): void;
+
+/** Starts a line; append to the returned writer, then call uartEnd. */
+export function uartBegin(): Writer {
+  // One byte is kept back for the "\n".
+  return staticWriter(UART_WRITER, UART_LINE, UART_LINE_CAPACITY - 1);
+}
+
+/** Ends the line and sends it. A line that did not fit ends with "..." instead of its tail. */
+export function uartEnd(): void {
+  const line = changetype<Writer>(UART_WRITER);
+  if (line.overflowed) {
+    line.length -= 3;
+    line.ascii("...");
+  }
+  store<u8>(line.base + line.length, 0x0a);
+  hostUartWrite(line.base, line.length + 1);
+}
+
+/** Logs one line made of an ASCII literal. */
+export function uartLine(text: string): void {
+  uartBegin().ascii(text);
+  uartEnd();
+}

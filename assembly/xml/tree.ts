@@ -1,0 +1,293 @@
+// A parsed stanza: elements and text nodes in document order, each knowing its level and where its subtree ends, so
+// walking and searching need neither pointers between nodes nor recursion. Built by either reader (the tokenizer via
+// stanza-reader.ts, or the firmware's reader), read by the state machine and the debug dump.
+//
+// A tree lives in one fixed slot of TREE_SLOT_AREA and owns copies of all its strings (in the slot's pool), so the
+// input can move on while the stanza waits in the queue. Slot layout: header, nodes, attributes, pool.
+
+import {
+  TREE_ATTR_SIZE,
+  TREE_ATTRS_MAX,
+  TREE_HEADER_SIZE,
+  TREE_NODE_SIZE,
+  TREE_NODES_MAX,
+  TREE_OPEN_STACK,
+  TREE_POOL_CAPACITY,
+  TREE_SLOT_AREA,
+  TREE_SLOT_SIZE,
+  TREE_SLOTS,
+  XML_DEPTH_MAX,
+} from "../memory-map";
+import { bytesEqual, bytesEqualAscii } from "../util/bytes";
+
+export const NODE_ELEMENT: u8 = 1;
+export const NODE_TEXT: u8 = 2;
+
+/** TREE_NODE_SIZE bytes per node. For a text node, name holds the text and there are no attributes. */
+@unmanaged
+export class TreeNode {
+  kind: u8; //            0
+  level: u8; //           1  0 = the stanza element
+  prefixLength: u16; //   2  bytes before ':' in a prefixed name, else 0
+  end: u16; //            4  index just past the last node of this subtree
+  attributeStart: u16; // 6
+  attributeCount: u16; // 8
+  nsLength: u16; //      10
+  namePointer: u32; //   12
+  nameLength: u32; //    16
+  nsPointer: u32; //     20  namespace URI (tokenizer-built trees); 0 when the reader does not resolve namespaces
+}
+
+/** TREE_ATTR_SIZE bytes per attribute. */
+@unmanaged
+export class TreeAttribute {
+  namePointer: u32;
+  nameLength: u32;
+  valuePointer: u32;
+  valueLength: u32;
+}
+
+/** The slot header (TREE_HEADER_SIZE bytes). */
+@unmanaged
+export class TreeHeader {
+  nodeCount: i32;
+  attributeCount: i32;
+  poolUsed: i32;
+  overflowed: i32;
+}
+
+const NODES_OFFSET: usize = <usize>TREE_HEADER_SIZE;
+const ATTRIBUTES_OFFSET: usize = NODES_OFFSET + <usize>TREE_NODES_MAX * <usize>TREE_NODE_SIZE;
+const POOL_OFFSET: usize = ATTRIBUTES_OFFSET + <usize>TREE_ATTRS_MAX * <usize>TREE_ATTR_SIZE;
+
+// The memory map's record sizes are the classes' layouts.
+assert(offsetof<TreeNode>() == <usize>TREE_NODE_SIZE);
+assert(offsetof<TreeAttribute>() == <usize>TREE_ATTR_SIZE);
+assert(offsetof<TreeHeader>() == <usize>TREE_HEADER_SIZE);
+
+/** Address of tree slot `index`. */
+export function treeSlot(index: i32): usize {
+  assert(index >= 0 && index < TREE_SLOTS);
+  return TREE_SLOT_AREA + <usize>index * <usize>TREE_SLOT_SIZE;
+}
+
+export function treeHeader(tree: usize): TreeHeader {
+  return changetype<TreeHeader>(tree);
+}
+
+export function treeNodeCount(tree: usize): i32 {
+  return changetype<TreeHeader>(tree).nodeCount;
+}
+
+export function treeNode(tree: usize, index: i32): TreeNode {
+  return changetype<TreeNode>(tree + NODES_OFFSET + <usize>index * <usize>TREE_NODE_SIZE);
+}
+
+export function treeAttribute(tree: usize, index: i32): TreeAttribute {
+  return changetype<TreeAttribute>(tree + ATTRIBUTES_OFFSET + <usize>index * <usize>TREE_ATTR_SIZE);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Building. One tree is built at a time; its open elements are kept in TREE_OPEN_STACK.
+
+let openDepth: i32 = 0;
+
+export function treeBegin(tree: usize): void {
+  const header = changetype<TreeHeader>(tree);
+  header.nodeCount = 0;
+  header.attributeCount = 0;
+  header.poolUsed = 0;
+  header.overflowed = 0;
+  openDepth = 0;
+}
+
+/** Copies bytes into the tree's pool; returns their new address, or 0 (and marks the tree overflowed) if full. */
+function poolCopy(tree: usize, pointer: usize, length: i32): usize {
+  const header = changetype<TreeHeader>(tree);
+  if (length > TREE_POOL_CAPACITY - header.poolUsed) {
+    header.overflowed = 1;
+    return 0;
+  }
+  const at = tree + POOL_OFFSET + <usize>header.poolUsed;
+  memory.copy(at, pointer, <usize>length);
+  header.poolUsed += length;
+  return at;
+}
+
+/** Reserves pool bytes for the caller to fill; 0 if full. */
+export function treeReserve(tree: usize, length: i32): usize {
+  const header = changetype<TreeHeader>(tree);
+  if (length > TREE_POOL_CAPACITY - header.poolUsed) {
+    header.overflowed = 1;
+    return 0;
+  }
+  const at = tree + POOL_OFFSET + <usize>header.poolUsed;
+  header.poolUsed += length;
+  return at;
+}
+
+/** Gives back the unused tail of the last reservation. */
+export function treeShrinkLast(tree: usize, reserved: i32, used: i32): void {
+  changetype<TreeHeader>(tree).poolUsed -= reserved - used;
+}
+
+function newNode(tree: usize, kind: u8): TreeNode | null {
+  const header = changetype<TreeHeader>(tree);
+  if (header.nodeCount >= TREE_NODES_MAX) {
+    header.overflowed = 1;
+    return null;
+  }
+  const node = treeNode(tree, header.nodeCount);
+  header.nodeCount++;
+  node.kind = kind;
+  node.level = <u8>openDepth;
+  node.prefixLength = 0;
+  node.end = <u16>header.nodeCount;
+  node.attributeStart = <u16>header.attributeCount;
+  node.attributeCount = 0;
+  node.nsPointer = 0;
+  node.nsLength = 0;
+  return node;
+}
+
+/** Opens an element under the current one. Returns false if the tree is full or too deep. */
+export function treeOpenElement(tree: usize, name: usize, nameLength: i32, prefixLength: i32, ns: usize, nsLength: i32): bool {
+  if (openDepth >= XML_DEPTH_MAX) {
+    changetype<TreeHeader>(tree).overflowed = 1;
+    return false;
+  }
+  const node = newNode(tree, NODE_ELEMENT);
+  if (node == null) return false;
+  const index = changetype<TreeHeader>(tree).nodeCount - 1;
+  const namePointer = poolCopy(tree, name, nameLength);
+  if (namePointer == 0 && nameLength > 0) return false;
+  node.namePointer = <u32>namePointer;
+  node.nameLength = <u32>nameLength;
+  node.prefixLength = <u16>prefixLength;
+  if (nsLength > 0) {
+    // Most elements share their parent's namespace: reuse its copy.
+    if (openDepth > 0) {
+      const parent = treeNode(tree, load<i32>(TREE_OPEN_STACK + (<usize>(openDepth - 1) << 2)));
+      if (bytesEqual(parent.nsPointer, parent.nsLength, ns, nsLength)) {
+        node.nsPointer = parent.nsPointer;
+        node.nsLength = parent.nsLength;
+      }
+    }
+    if (node.nsPointer == 0) {
+      const nsPointer = poolCopy(tree, ns, nsLength);
+      if (nsPointer == 0) return false;
+      node.nsPointer = <u32>nsPointer;
+      node.nsLength = <u16>nsLength;
+    }
+  }
+  store<i32>(TREE_OPEN_STACK + (<usize>openDepth << 2), index);
+  openDepth++;
+  return true;
+}
+
+/** Adds an attribute to the element opened last (before any of its children). */
+export function treeAddAttribute(tree: usize, name: usize, nameLength: i32, value: usize, valueLength: i32): bool {
+  const header = changetype<TreeHeader>(tree);
+  if (header.attributeCount >= TREE_ATTRS_MAX || openDepth == 0) {
+    header.overflowed = 1;
+    return false;
+  }
+  const attribute = treeAttribute(tree, header.attributeCount);
+  const namePointer = poolCopy(tree, name, nameLength);
+  const valuePointer = poolCopy(tree, value, valueLength);
+  if (header.overflowed) return false;
+  attribute.namePointer = <u32>namePointer;
+  attribute.nameLength = <u32>nameLength;
+  attribute.valuePointer = <u32>valuePointer;
+  attribute.valueLength = <u32>valueLength;
+  header.attributeCount++;
+  treeNode(tree, load<i32>(TREE_OPEN_STACK + (<usize>(openDepth - 1) << 2))).attributeCount++;
+  return true;
+}
+
+/** Adds a text node under the current element, copying the text. */
+export function treeAddText(tree: usize, text: usize, length: i32): bool {
+  const pointer = poolCopy(tree, text, length);
+  if (pointer == 0 && length > 0) return false;
+  return treeAddTextAt(tree, pointer, length);
+}
+
+/** Adds a text node whose bytes are already in the tree's pool (see treeReserve). */
+export function treeAddTextAt(tree: usize, pointer: usize, length: i32): bool {
+  const node = newNode(tree, NODE_TEXT);
+  if (node == null) return false;
+  node.namePointer = <u32>pointer;
+  node.nameLength = <u32>length;
+  // Text lies inside the open element, one level below it (newNode took the open depth as level).
+  return true;
+}
+
+/** Closes the element opened last: its subtree ends here. */
+export function treeCloseElement(tree: usize): void {
+  if (openDepth == 0) return;
+  openDepth--;
+  const node = treeNode(tree, load<i32>(TREE_OPEN_STACK + (<usize>openDepth << 2)));
+  node.end = <u16>changetype<TreeHeader>(tree).nodeCount;
+}
+
+/** Elements still open in the tree being built. */
+export function treeOpenDepth(): i32 {
+  return openDepth;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Reading
+
+/** Index of the first direct child element of `parent` named `name` (prefix included), or -1. */
+export function treeChild(tree: usize, parent: i32, name: string): i32 {
+  const parentNode = treeNode(tree, parent);
+  const end = <i32>parentNode.end;
+  let i = parent + 1;
+  while (i < end) {
+    const node = treeNode(tree, i);
+    if (node.kind == NODE_ELEMENT && bytesEqualAscii(node.namePointer, node.nameLength, name)) return i;
+    i = node.kind == NODE_ELEMENT ? <i32>node.end : i + 1;
+  }
+  return -1;
+}
+
+/** Index of the first direct child element of `parent` with this local name and namespace URI, or -1. */
+export function treeChildNs(tree: usize, parent: i32, localName: string, ns: string): i32 {
+  const parentNode = treeNode(tree, parent);
+  const end = <i32>parentNode.end;
+  let i = parent + 1;
+  while (i < end) {
+    const node = treeNode(tree, i);
+    if (node.kind == NODE_ELEMENT && treeIs(tree, i, localName, ns)) return i;
+    i = node.kind == NODE_ELEMENT ? <i32>node.end : i + 1;
+  }
+  return -1;
+}
+
+/** The element has this local name and namespace URI. */
+export function treeIs(tree: usize, index: i32, localName: string, ns: string): bool {
+  const node = treeNode(tree, index);
+  if (node.kind != NODE_ELEMENT) return false;
+  const skip = node.prefixLength > 0 ? <i32>node.prefixLength + 1 : 0;
+  return bytesEqualAscii(node.namePointer + skip, node.nameLength - skip, localName)
+    && bytesEqualAscii(node.nsPointer, node.nsLength, ns);
+}
+
+/** Index (in the tree's attribute table) of the element's attribute `name`, or -1. */
+export function treeAttributeIndex(tree: usize, element: i32, name: string): i32 {
+  const node = treeNode(tree, element);
+  const start = <i32>node.attributeStart;
+  const end = start + <i32>node.attributeCount;
+  for (let i = start; i < end; i++) {
+    const attribute = treeAttribute(tree, i);
+    if (bytesEqualAscii(attribute.namePointer, attribute.nameLength, name)) return i;
+  }
+  return -1;
+}
+
+/** The element's first child, if it is a text node; else -1. (The firmware reads element text this way.) */
+export function treeFirstText(tree: usize, element: i32): i32 {
+  const node = treeNode(tree, element);
+  if (<i32>node.end <= element + 1) return -1;
+  return treeNode(tree, element + 1).kind == NODE_TEXT ? element + 1 : -1;
+}

@@ -1,0 +1,177 @@
+// Loading the rabbit's WebAssembly module and talking to it through its plain ABI (docs/ABI.md): i32 pointers and
+// lengths into the module's static buffers, no marshalling library. The memory never grows, so one view of it stays
+// valid for the module's whole life.
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** Compiled variants: `release` (optimized, no assertions) and `debug` (assertions, names). */
+export type Variant = "release" | "debug";
+
+export function modulePath(variant: Variant): string {
+  return fileURLToPath(new URL(variant === "release" ? "../rabbit.wasm" : "../rabbit.debug.wasm", import.meta.url));
+}
+
+const compiled = new Map<Variant, WebAssembly.Module>();
+
+/** Compiles a variant once per process; every rabbit instance shares it. */
+export function compileModule(variant: Variant = "release"): WebAssembly.Module {
+  let module = compiled.get(variant);
+  if (!module) {
+    module = new WebAssembly.Module(readFileSync(modulePath(variant)));
+    compiled.set(variant, module);
+  }
+  return module;
+}
+
+/** The exports every build of the module has. */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  IO_IN: WebAssembly.Global;
+  IO_IN_CAPACITY: WebAssembly.Global;
+  IO_OUT: WebAssembly.Global;
+  IO_OUT_CAPACITY: WebAssembly.Global;
+  XML_EVENT: WebAssembly.Global;
+  arena_end(): number;
+  quirk_set(index: number, on: number): void;
+  quirk_get(index: number): number;
+  quirks_set_all(on: number): void;
+  md5_init(): void;
+  md5_update(pointer: number, length: number): void;
+  md5_final(out: number, firmware: number): void;
+  md5_digest(pointer: number, length: number, out: number, firmware: number): void;
+  base64_encode(pointer: number, length: number, out: number, capacity: number, firmware: number): number;
+  base64_decode(pointer: number, length: number, out: number, capacity: number): number;
+  base64_decode_firmware(pointer: number, length: number, out: number, capacity: number): number;
+  xml_reset(): void;
+  xml_feed(pointer: number, length: number): number;
+  xml_next(): number;
+  xml_drain(): number;
+  stanza_reset(): void;
+  stanza_feed(pointer: number, length: number): number;
+  stanza_next(slot: number): number;
+  stanza_dump(slot: number): void;
+  firmware_read(pointer: number, length: number, slot: number): number;
+  firmware_rest_start(): number;
+  firmware_rest_end(): number;
+  firmware_text_length(): number;
+}
+
+/** What the host supplies to the module's imports. */
+export interface CoreServices {
+  /** Bytes the rabbit writes to its debug UART (lines end with "\n"). */
+  uartWrite?(bytes: Uint8Array): void;
+}
+
+/** Reads an AssemblyScript string literal (UTF-16, byte length at pointer - 4); used only for assertion messages. */
+function readStaticString(memory: WebAssembly.Memory, pointer: number): string {
+  if (pointer === 0) return "";
+  const view = new DataView(memory.buffer);
+  const length = view.getUint32(pointer - 4, true);
+  return Buffer.from(new Uint8Array(memory.buffer, pointer, length)).toString("utf16le");
+}
+
+/** An assertion inside the module failed (debug builds): a bug in the module, never an input problem. */
+export class ModuleAssertionError extends Error {}
+
+/** The imports object for the module, wired to `services`. `memory()` is read lazily: imports exist before it. */
+export function coreImports(services: CoreServices, memory: () => WebAssembly.Memory): WebAssembly.Imports {
+  return {
+    env: {
+      abort(message: number, file: number, line: number, column: number): never {
+        const m = memory();
+        throw new ModuleAssertionError(`${readStaticString(m, message) || "assertion failed"} at ${readStaticString(m, file)}:${line}:${column}`);
+      },
+    },
+    vm: {
+      uart_write(pointer: number, length: number): void {
+        services.uartWrite?.(new Uint8Array(memory().buffer, pointer, length).slice());
+      },
+    },
+  };
+}
+
+/** A module instance with typed helpers over its buffers. Tests and the benchmark use it directly. */
+export class Core {
+  readonly exports: CoreExports;
+  /** All of the module's memory. Valid for the instance's life: the memory never grows. */
+  readonly bytes: Uint8Array;
+  readonly input: number;
+  readonly inputCapacity: number;
+  readonly output: number;
+  readonly outputCapacity: number;
+
+  constructor(instance: WebAssembly.Instance) {
+    this.exports = instance.exports as unknown as CoreExports;
+    this.bytes = new Uint8Array(this.exports.memory.buffer);
+    this.input = this.exports.IO_IN.value as number;
+    this.inputCapacity = this.exports.IO_IN_CAPACITY.value as number;
+    this.output = this.exports.IO_OUT.value as number;
+    this.outputCapacity = this.exports.IO_OUT_CAPACITY.value as number;
+  }
+
+  static load(services: CoreServices = {}, variant: Variant = "release"): Core {
+    let instance: WebAssembly.Instance | undefined;
+    const imports = coreImports(services, () => (instance!.exports as unknown as CoreExports).memory);
+    instance = new WebAssembly.Instance(compileModule(variant), imports);
+    return new Core(instance);
+  }
+
+  /** Copies bytes into IO_IN and returns their address. */
+  put(data: Uint8Array, offset = 0): number {
+    if (offset + data.length > this.inputCapacity) {
+      throw new RangeError(`${data.length} bytes do not fit the module's input buffer (${this.inputCapacity} bytes)`);
+    }
+    this.bytes.set(data, this.input + offset);
+    return this.input + offset;
+  }
+
+  /** A copy of `length` bytes at `pointer`. */
+  read(pointer: number, length: number): Uint8Array {
+    return this.bytes.slice(pointer, pointer + length);
+  }
+
+  /** MD5 of `data`, fed in pieces of at most the input buffer's size; `firmware` reproduces the length bug. */
+  md5(data: Uint8Array, firmware = false): Uint8Array {
+    const e = this.exports;
+    if (data.length <= this.inputCapacity) {
+      e.md5_digest(this.put(data), data.length, this.output, firmware ? 1 : 0);
+      return this.read(this.output, 16);
+    }
+    e.md5_init();
+    for (let at = 0; at < data.length; at += this.inputCapacity) {
+      const piece = data.subarray(at, at + this.inputCapacity);
+      e.md5_update(this.put(piece), piece.length);
+    }
+    e.md5_final(this.output, firmware ? 1 : 0);
+    return this.read(this.output, 16);
+  }
+
+  base64Encode(data: Uint8Array, firmware = false): string {
+    const length = this.exports.base64_encode(this.put(data), data.length, this.output, this.outputCapacity, firmware ? 1 : 0);
+    if (length < 0) throw new RangeError("base64 output does not fit the module's output buffer");
+    return Buffer.from(this.read(this.output, length)).toString("latin1");
+  }
+
+  /** Strict RFC 4648 decode: the bytes, or a negative error code (BASE64_ERRORS). */
+  base64Decode(text: string): Uint8Array | number {
+    const source = Buffer.from(text, "latin1");
+    const length = this.exports.base64_decode(this.put(source), source.length, this.output, this.outputCapacity);
+    return length < 0 ? length : this.read(this.output, length);
+  }
+
+  /** The firmware's decoder. */
+  base64DecodeFirmware(text: string): Uint8Array {
+    const source = Buffer.from(text, "latin1");
+    const length = this.exports.base64_decode_firmware(this.put(source), source.length, this.output, this.outputCapacity);
+    if (length < 0) throw new RangeError("decoded bytes do not fit the module's output buffer");
+    return this.read(this.output, length);
+  }
+}
+
+export const BASE64_ERRORS: Record<number, string> = {
+  [-1]: "bad character",
+  [-2]: "bad padding",
+  [-3]: "bad length",
+  [-4]: "no room",
+};

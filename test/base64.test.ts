@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { BASE64_ERRORS, Core } from "../host/core.js";
+import { hex, randomBytes, readVectors, seededRandom } from "./helpers.js";
+
+const vectors = readVectors();
+const core = Core.load({}, "debug");
+
+test("base64: every encode vector, firmware and standard", () => {
+  assert.equal(vectors.base64_encode.length, 7);
+  for (const v of vectors.base64_encode) {
+    const input = Buffer.from(v.input_hex, "hex");
+    assert.equal(core.base64Encode(input, true), v.firmware, `firmware ${v.input_hex}`);
+    assert.equal(core.base64Encode(input, false), v.standard, `standard ${v.input_hex}`);
+  }
+});
+
+test("base64: every firmware decode vector", () => {
+  assert.equal(vectors.base64_decode.length, 5);
+  for (const v of vectors.base64_decode) {
+    assert.equal(hex(core.base64DecodeFirmware(v.input)), v.firmware_hex, JSON.stringify(v.input));
+  }
+});
+
+test("base64: standard encode/decode round-trips and matches Node for random data", () => {
+  const random = seededRandom(3);
+  for (let length = 0; length < 600; length++) {
+    const data = randomBytes(random, length);
+    const encoded = core.base64Encode(data);
+    assert.equal(encoded, Buffer.from(data).toString("base64"));
+    const decoded = core.base64Decode(encoded);
+    assert.ok(decoded instanceof Uint8Array);
+    assert.deepEqual(decoded, data);
+  }
+});
+
+test("base64: strict decode skips whitespace without losing alignment", () => {
+  assert.equal(Buffer.from(core.base64Decode("YWJj\nZGVm") as Uint8Array).toString(), "abcdef");
+  assert.equal(Buffer.from(core.base64Decode(" Y W J j Z A = = ") as Uint8Array).toString(), "abcd");
+});
+
+test("base64: strict decode rejects bad input with a clear error code", () => {
+  const cases: [string, string][] = [
+    ["YW*j", "bad character"],
+    ["YWJj\0", "bad character"],
+    ["YQ=", "bad padding"],
+    ["Y===", "bad padding"],
+    ["YQ==YQ==", "bad padding"],
+    ["=YWJ", "bad padding"],
+    ["YR==", "bad padding"], // non-zero bits under the padding
+    ["YWJ", "bad length"],
+    ["YWJjZ", "bad length"],
+  ];
+  for (const [input, error] of cases) {
+    const result = core.base64Decode(input);
+    assert.equal(typeof result, "number", JSON.stringify(input));
+    assert.equal(BASE64_ERRORS[result as number], error, JSON.stringify(input));
+  }
+});
+
+test("base64: the firmware decoder keeps one NUL per '=' and counts skipped characters in the phase", () => {
+  // One NUL per '=': "YQ==" is 3 bytes.
+  assert.equal(hex(core.base64DecodeFirmware("YQ==")), "610000");
+  // The seed's challenge decodes to its 109 bytes plus 2 NULs.
+  const challenge = "cmVhbG09ImFsbWFjc2thIixub25jZT0iemF2b3FHS0VaWnBpRWlUZldNV2RMNktCK0ZkcFdqdk5oODMwQ2xFZiIscW9wPSJhdXRoIixjaGFyc2V0PXV0Zi04LGFsZ29yaXRobT1tZDUtc2Vzcw==";
+  const decoded = core.base64DecodeFirmware(challenge);
+  assert.equal(decoded.length, 111);
+  assert.equal(Buffer.from(decoded.subarray(0, 109)).toString("latin1"), Buffer.from(challenge, "base64").toString("latin1"));
+  assert.deepEqual([...decoded.subarray(109)], [0, 0]);
+});

@@ -1,0 +1,178 @@
+// `npm run bench`: the module against the named competitors, measured in the same run on the same inputs. Prints
+// figures and ratios (ours / theirs, higher is better for us); asserts nothing.
+
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { createMD5 } from "hash-wasm";
+import jsMd5Module from "js-md5";
+import SaxLtx from "ltx/src/parsers/ltx.js";
+import { SaxesParser } from "saxes";
+import { Core, modulePath } from "../../host/core.js";
+import { SMALL_STANZA, xmppStream } from "./xmpp-stream.js";
+
+const ROUNDS = 5;
+const ROUND_MS = 250;
+
+/** Operations per second: the median of ROUNDS rounds of at least ROUND_MS each, after a warm-up round. */
+function rate(operation: () => void, batch = 1): number {
+  const results: number[] = [];
+  for (let round = -1; round < ROUNDS; round++) {
+    let count = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    do {
+      for (let i = 0; i < batch; i++) operation();
+      count += batch;
+      elapsed = performance.now() - start;
+    } while (elapsed < ROUND_MS);
+    if (round >= 0) results.push((count * 1000) / elapsed);
+  }
+  results.sort((a, b) => a - b);
+  return results[Math.floor(results.length / 2)]!;
+}
+
+function format(value: number, digits = 1): string {
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M`;
+  if (value >= 1e4) return `${(value / 1e3).toFixed(0)} k`;
+  return value.toFixed(digits);
+}
+
+function row(label: string, values: number[], unit: string, higherIsBetter = true): string {
+  const [ours, ...theirs] = values;
+  const cells = values.map((v) => format(v).padStart(11));
+  const ratios = theirs.map((t) => `${(higherIsBetter ? ours! / t : t / ours!).toFixed(2)}x`.padStart(8));
+  return `  ${label.padEnd(30)}${cells.join("")}   ${ratios.join("")}   ${unit}`;
+}
+
+const core = Core.load({}, "release");
+const e = core.exports;
+
+// ---------------------------------------------------------------------------------------------------------------------
+// MD5
+
+const hashWasm = await createMD5();
+const jsMd5 = jsMd5Module.md5;
+const md5Contenders: [string, (data: Uint8Array) => Uint8Array | ArrayBuffer][] = [
+  ["nabaztag-vm", (data) => {
+    if (data.length <= core.inputCapacity) {
+      core.bytes.set(data, core.input);
+      e.md5_digest(core.input, data.length, core.output, 0);
+      return core.bytes.slice(core.output, core.output + 16);
+    }
+    return core.md5(data);
+  }],
+  ["node:crypto", (data) => createHash("md5").update(data).digest()],
+  ["hash-wasm", (data) => {
+    hashWasm.init();
+    hashWasm.update(data);
+    return hashWasm.digest("binary");
+  }],
+  ["js-md5", (data) => jsMd5.arrayBuffer(data)],
+];
+
+// All contenders agree before anything is timed.
+for (const size of [0, 64, 1000, 1 << 20]) {
+  const data = new Uint8Array(size).map((_, i) => (i * 13 + 5) & 0xff);
+  const expected = createHash("md5").update(data).digest("hex");
+  for (const [name, fn] of md5Contenders) {
+    const got = Buffer.from(new Uint8Array(fn(data))).toString("hex");
+    if (got !== expected) throw new Error(`${name} disagrees on MD5 of ${size} bytes`);
+  }
+}
+
+console.log(`nabaztag-vm benchmark: node ${process.version}, ${new Date().toISOString().slice(0, 10)}; median of ${ROUNDS} rounds of ${ROUND_MS} ms`);
+console.log();
+console.log(`MD5${" ".repeat(29)}${md5Contenders.map(([n]) => n.padStart(11)).join("")}   ${md5Contenders.slice(1).map(([n]) => `/${n.slice(0, 6)}`.padStart(8)).join("")}`);
+for (const [label, size, batch] of [["64 B message", 64, 256], ["1 KiB message", 1024, 64], ["1 MiB message", 1 << 20, 1]] as const) {
+  const data = new Uint8Array(size).map((_, i) => (i * 13 + 5) & 0xff);
+  const rates = md5Contenders.map(([, fn]) => rate(() => fn(data), batch));
+  if (size >= 1 << 20) {
+    console.log(row(label, rates.map((r) => (r * size) / 1e6), "MB/s"));
+  } else {
+    console.log(row(label, rates, "hashes/s"));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// XML
+
+const { header, body, stanzaCount } = xmppStream(10_000_000);
+const stream = Buffer.concat([header, body]);
+const CHUNK = 4096;
+const chunks: Buffer[] = [];
+for (let at = 0; at < stream.length; at += CHUNK) chunks.push(stream.subarray(at, at + CHUNK));
+
+let sink = 0;
+const xmlContenders: [string, () => number][] = [
+  ["nabaztag-vm", () => {
+    e.xml_reset();
+    let events = 0;
+    for (const chunk of chunks) {
+      core.bytes.set(chunk, core.input);
+      e.xml_feed(core.input, chunk.length);
+      const n = e.xml_drain();
+      if (n < 0) throw new Error(`tokenizer error ${n}`);
+      events += n;
+    }
+    return events;
+  }],
+  ["ltx", () => {
+    const parser = new SaxLtx();
+    let events = 0;
+    parser.on("startElement", (_name: string, attrs: Record<string, string>) => { events += 1 + Object.keys(attrs).length; });
+    parser.on("endElement", () => { events++; });
+    parser.on("text", () => { events++; });
+    for (const chunk of chunks) parser.write(chunk);
+    return events;
+  }],
+  ["saxes", () => {
+    const parser = new SaxesParser({ xmlns: true, fragment: false });
+    const decoder = new TextDecoder("utf-8");
+    let events = 0;
+    parser.on("opentag", (tag) => { events += 1 + Object.keys(tag.attributes).length; });
+    parser.on("closetag", () => { events++; });
+    parser.on("text", () => { events++; });
+    for (const chunk of chunks) parser.write(decoder.decode(chunk, { stream: true }));
+    return events;
+  }],
+];
+
+console.log();
+console.log(`XML tokenizer${" ".repeat(19)}${xmlContenders.map(([n]) => n.padStart(11)).join("")}   ${xmlContenders.slice(1).map(([n]) => `/${n}`.padStart(8)).join("")}`);
+const streamRates = xmlContenders.map(([, fn]) => rate(() => { sink += fn(); }));
+console.log(row(`${(stream.length / 1e6).toFixed(1)} MB stream, 4 KiB chunks`, streamRates.map((r) => (r * stream.length) / 1e6), "MB/s"));
+console.log(`  (${stanzaCount} stanzas with entities, namespaces, UTF-8, base64 payloads)`);
+
+// One small stanza per read, into a stream that is already open.
+const smallContenders: [string, () => void][] = (() => {
+  e.xml_reset();
+  core.bytes.set(header, core.input);
+  e.xml_feed(core.input, header.length);
+  e.xml_drain();
+  const ltx = new SaxLtx();
+  ltx.on("startElement", () => { sink++; });
+  ltx.write(header);
+  const saxes = new SaxesParser({ xmlns: true });
+  saxes.on("opentag", () => { sink++; });
+  saxes.write(header.toString());
+  return [
+    ["nabaztag-vm", () => {
+      core.bytes.set(SMALL_STANZA, core.input);
+      e.xml_feed(core.input, SMALL_STANZA.length);
+      sink += e.xml_drain();
+    }],
+    ["ltx", () => ltx.write(SMALL_STANZA)],
+    ["saxes", () => saxes.write(SMALL_STANZA.toString())],
+  ];
+})();
+const smallRates = smallContenders.map(([, fn]) => rate(fn, 1000));
+console.log(row(`small stanza (${SMALL_STANZA.length} B) per read`, smallRates.map((r) => 1e9 / r), "ns/stanza", false));
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Module size
+
+console.log();
+const release = readFileSync(modulePath("release"));
+console.log(`Module: release ${release.length} bytes (${(release.length / 1024).toFixed(2)} KiB), gzip -9 ${gzipSync(release, { level: 9 }).length} bytes`);
+if (sink === 0.5) console.log(sink);
