@@ -57,21 +57,21 @@ export function readXmlEvent(core: Core, kind: number): XmlEvent {
     case "STREAM_START":
     case "ELEMENT_START":
       event.name = name();
-      event.prefixLength = view.getInt32(16, true);
-      event.ns = text(view.getUint32(20, true), view.getInt32(24, true));
+      event.prefixLength = view.getInt32(24, true);
+      event.ns = text(view.getUint32(28, true), view.getInt32(32, true));
       event.attributeCount = view.getInt32(36, true);
       break;
     case "ELEMENT_END":
     case "STREAM_END":
       event.name = name();
-      event.ns = text(view.getUint32(20, true), view.getInt32(24, true));
+      event.ns = text(view.getUint32(28, true), view.getInt32(32, true));
       break;
     case "ATTRIBUTE":
       event.name = name();
-      event.value = text(view.getUint32(28, true), view.getInt32(32, true));
+      event.value = text(view.getUint32(16, true), view.getInt32(20, true));
       break;
     case "TEXT":
-      event.value = text(view.getUint32(28, true), view.getInt32(32, true));
+      event.value = text(view.getUint32(16, true), view.getInt32(20, true));
       break;
   }
   return event;

@@ -1,8 +1,6 @@
 // Character-level XML rules shared by both readers: which code points are XML characters, the five predefined
 // entities and numeric character references (no other entity exists: there is no DTD, ever), and UTF-8 encoding.
 
-import { bytesEqualAscii } from "../util/bytes";
-
 /** Results of entityCodepoint that are not code points. */
 export const ENTITY_UNKNOWN: i32 = -1;
 export const ENTITY_BAD_REFERENCE: i32 = -2;
@@ -23,11 +21,18 @@ export function isXmlChar(codepoint: u32): bool {
 export function entityCodepoint(pointer: usize, length: i32): i32 {
   if (length == 0) return ENTITY_UNKNOWN;
   if (load<u8>(pointer) != 0x23) {
-    if (bytesEqualAscii(pointer, length, "lt")) return 0x3c;
-    if (bytesEqualAscii(pointer, length, "gt")) return 0x3e;
-    if (bytesEqualAscii(pointer, length, "amp")) return 0x26;
-    if (bytesEqualAscii(pointer, length, "apos")) return 0x27;
-    if (bytesEqualAscii(pointer, length, "quot")) return 0x22;
+    // The five names, compared as little-endian words: "lt" "gt" "amp" "apos" "quot".
+    if (length == 2) {
+      const name = load<u16>(pointer);
+      if (name == 0x746c) return 0x3c;
+      if (name == 0x7467) return 0x3e;
+    } else if (length == 3) {
+      if (load<u16>(pointer) == 0x6d61 && load<u8>(pointer, 2) == 0x70) return 0x26;
+    } else if (length == 4) {
+      const name = load<u32>(pointer);
+      if (name == 0x736f7061) return 0x27;
+      if (name == 0x746f7571) return 0x22;
+    }
     return ENTITY_UNKNOWN;
   }
   let i = 1;

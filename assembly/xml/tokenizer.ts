@@ -92,18 +92,21 @@ export const XML_FEED_PENDING: i32 = -1;
 const UNIT_INCOMPLETE: i32 = 100; // the unit runs past the end of the bytes given
 const UNIT_NO_EVENT: i32 = 101; //   consumed, nothing to deliver (XML declaration, CDATA opening, reference)
 
-/** The current event, at XML_EVENT (XML_EVENT_SIZE bytes; host/xml.ts reads the same layout). */
+/**
+ * The current event, at XML_EVENT (XML_EVENT_SIZE bytes; host/xml.ts reads the same layout). Name and value come
+ * first in the order of an attribute record, so delivering an attribute copies its record as two words.
+ */
 @unmanaged
 export class XmlEvent {
   kind: i32; //            0
   level: i32; //           4  root = 0, stanzas = 1, their children = 2, ...
   namePointer: u32; //     8  element or attribute name, prefix included
   nameLength: i32; //     12
-  prefixLength: i32; //   16  bytes before the ':' of a prefixed element name, else 0
-  nsPointer: u32; //      20  element namespace URI (START, END)
-  nsLength: i32; //       24
-  valuePointer: u32; //   28  attribute value or text
-  valueLength: i32; //    32
+  valuePointer: u32; //   16  attribute value or text
+  valueLength: i32; //    20
+  prefixLength: i32; //   24  bytes before the ':' of a prefixed element name, else 0
+  nsPointer: u32; //      28  element namespace URI (START, END)
+  nsLength: i32; //       32
   attributeCount: i32; // 36  START: attributes that follow
   attributeIndex: i32; // 40  ATTRIBUTE: 0-based index
 }
@@ -119,6 +122,7 @@ const C_NAME: u8 = 4; //   ASCII name character: A-Z a-z 0-9 - . _ :
 const C_START: u8 = 8; //  ASCII name start: A-Z a-z _ :
 const C_SPACE: u8 = 16; // XML whitespace: space, tab, LF, CR
 const C_CDATA: u8 = 32; // plain CDATA: 0x20..0x7f except ]
+const C_COLON: u8 = 64; // ':' (names with one have a prefix)
 
 /** Fills the class table; called once at module start. */
 export function xmlSetup(): void {
@@ -130,6 +134,7 @@ export function xmlSetup(): void {
     if (printable && c != 0x5d) flags |= C_CDATA;
     const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
     if (letter || c == 0x5f || c == 0x3a) flags |= C_START | C_NAME;
+    if (c == 0x3a) flags |= C_COLON;
     if ((c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x2e) flags |= C_NAME;
     if (c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d) flags |= C_SPACE;
     store<u8>(XML_CLASS_TABLE + c, flags);
@@ -192,8 +197,8 @@ let cursor: usize = 0;
 let chunkEnd: usize = 0;
 /** Stream bytes in the chunks before the current one. */
 let consumedBefore: u32 = 0;
-/** Stream offset of the unit being parsed (the XML declaration must be at offset 0). */
-let unitOffset: u32 = 0;
+/** Nothing has been consumed yet: only now may the XML declaration come. */
+let declarationAllowed: bool = true;
 /** Set by the unit parsers: the first byte after the unit. */
 let unitEnd: usize = 0;
 
@@ -218,6 +223,8 @@ let utf8Minimum: u32 = 0;
 let depth: i32 = 0;
 let openPoolUsed: i32 = 0;
 let namespaceCount: i32 = 0;
+/** Index of the innermost default namespace declaration (xmlns="..."), or -1. */
+let defaultNamespace: i32 = -1;
 let namespacePoolUsed: i32 = 0;
 
 // The last start tag
@@ -235,7 +242,7 @@ export function xmlReset(): void {
   cursor = 0;
   chunkEnd = 0;
   consumedBefore = 0;
-  unitOffset = 0;
+  declarationAllowed = true;
   carryLength = 0;
   carryTried = false;
   textLength = 0;
@@ -246,6 +253,7 @@ export function xmlReset(): void {
   depth = 0;
   openPoolUsed = 0;
   namespaceCount = 0;
+  defaultNamespace = -1;
   namespacePoolUsed = 0;
   attributeCount = 0;
   attributePoolUsed = 0;
@@ -304,6 +312,12 @@ export function xmlNext(): i32 {
     }
 
     if (state == S_TEXT) {
+      // Most often a tag follows a tag directly.
+      if (textLength == 0 && load<u8>(cursor) == 0x3c) {
+        const result = markupHere();
+        if (result != UNIT_NO_EVENT) return result;
+        continue;
+      }
       // Character data, eight bytes at a time.
       let p = cursor;
       while (p + 8 <= end) {
@@ -346,6 +360,7 @@ export function xmlNext(): i32 {
     if (state == S_STREAM_LEVEL || state == S_PROLOG) {
       let p = cursor;
       while (p < end && (classOf(load<u8>(p)) & C_SPACE) != 0) p++;
+      if (p > cursor) declarationAllowed = false;
       cursor = p;
       if (p >= end) break;
       const c = <i32>load<u8>(p);
@@ -395,8 +410,8 @@ export function xmlNext(): i32 {
  * Parses the markup at the cursor ('<'). Returns an event, an error, or UNIT_NO_EVENT to go on (the unit was consumed,
  * or the chunk ends inside it and it is being carried).
  */
-function markupHere(): i32 {
-  unitOffset = xmlOffset();
+// @ts-ignore: decorator
+@inline function markupHere(): i32 {
   const result = parseMarkup(cursor, chunkEnd);
   if (result == UNIT_INCOMPLETE) return startCarry() ? UNIT_NO_EVENT : errorCode;
   if (result < 0) return result;
@@ -666,7 +681,8 @@ function continueUtf8(): bool {
 // known to be complete and valid, except by finishStartTag and finishEndTag at the very end.
 
 /** Dispatches on the byte after '<'. */
-function parseMarkup(start: usize, end: usize): i32 {
+// @ts-ignore: decorator
+@inline function parseMarkup(start: usize, end: usize): i32 {
   if (start + 1 >= end) return UNIT_INCOMPLETE;
   const c = <i32>load<u8>(start + 1);
   if (c == 0x2f) return depth == 0 ? fail(XML_ERROR_MALFORMED) : parseEndTag(start, end);
@@ -679,15 +695,22 @@ function parseMarkup(start: usize, end: usize): i32 {
 /** Set by the scanners below when they stop on something other than the end of their token. */
 let scanStatus: i32 = 0;
 
+/** Whether the last name scanned had a ':' (set by scanName). */
+let nameHasColon: bool = false;
+
 /** End of the name starting at p (its first byte is a valid start); `end` if it runs to the end. */
-function scanName(p: usize, end: usize): usize {
+// @ts-ignore: decorator
+@inline function scanName(p: usize, end: usize): usize {
+  let seen = 0;
   while (p < end) {
     const c = <i32>load<u8>(p);
-    if ((classOf(c) & C_NAME) != 0) {
+    const flags = classOf(c);
+    if ((flags & C_NAME) != 0) {
+      seen |= flags;
       p++;
       continue;
     }
-    if (c < 0x80) return p;
+    if (c < 0x80) break;
     const length = utf8At(p, end);
     if (length == 0) return end;
     if (length < 0) {
@@ -696,6 +719,7 @@ function scanName(p: usize, end: usize): usize {
     }
     p += <usize>length;
   }
+  nameHasColon = (seen & C_COLON) != 0;
   return p;
 }
 
@@ -719,6 +743,7 @@ function parseStartTag(start: usize, end: usize): i32 {
   if (scanStatus != 0) return scanStatus;
   const nameLength = <i32>(p - name);
   if (nameLength > XML_NAME_CAPACITY) return fail(XML_ERROR_NAME_TOO_LONG);
+  const prefixed = nameHasColon;
   let count = 0;
   attributePoolUsed = 0;
   let selfClosing = false;
@@ -769,7 +794,7 @@ function parseStartTag(start: usize, end: usize): i32 {
   }
   unitEnd = p;
   attributeCount = count;
-  return finishStartTag(name, nameLength, selfClosing);
+  return finishStartTag(name, nameLength, prefixed, selfClosing);
 }
 
 let valuePointer: usize = 0;
@@ -780,7 +805,8 @@ let valueLength: i32 = 0;
  * otherwise). The value stays where it is unless a reference or a normalized whitespace character changes it; then it
  * is built in XML_ATTR_POOL.
  */
-function parseValue(p: usize, end: usize, q: i32): usize {
+// @ts-ignore: decorator
+@inline function parseValue(p: usize, end: usize, q: i32): usize {
   const start = p;
   const quotes = ONES * <u64>q;
   let owned = false;
@@ -906,8 +932,15 @@ function parseEndTag(start: usize, end: usize): i32 {
   if (load<u8>(p) != 0x3e) return fail(XML_ERROR_MALFORMED);
   unitEnd = p + 1;
   const record = openRecord(depth - 1);
-  if (!bytesEqual(XML_OPEN_POOL + <usize>load<i32>(record), load<i32>(record, 4) & 0xffff, name, nameLength)) {
-    return fail(XML_ERROR_MISMATCHED_TAG);
+  if ((load<i32>(record, 4) & 0xffff) != nameLength) return fail(XML_ERROR_MISMATCHED_TAG);
+  // Names are short: whole words while they last, then bytes.
+  const open = XML_OPEN_POOL + <usize>load<i32>(record);
+  let i = 0;
+  for (; i + 8 <= nameLength; i += 8) {
+    if (load<u64>(open + i) != load<u64>(name + i)) return fail(XML_ERROR_MISMATCHED_TAG);
+  }
+  for (; i < nameLength; i++) {
+    if (load<u8>(open + i) != load<u8>(name + i)) return fail(XML_ERROR_MISMATCHED_TAG);
   }
   return emitEnd();
 }
@@ -933,7 +966,7 @@ function parseBang(start: usize, end: usize): i32 {
 
 /** "<?": the XML declaration at the very start of the stream is skipped; any other processing instruction is refused. */
 function parseDeclaration(start: usize, end: usize): i32 {
-  if (unitOffset != 0 || depth != 0) return fail(XML_ERROR_PROCESSING_INSTRUCTION);
+  if (!declarationAllowed) return fail(XML_ERROR_PROCESSING_INSTRUCTION);
   for (let i = 2; i < 6; i++) {
     if (start + <usize>i >= end) return UNIT_INCOMPLETE;
     const c = <i32>load<u8>(start + i);
@@ -943,6 +976,7 @@ function parseDeclaration(start: usize, end: usize): i32 {
     if (start + <usize>i >= end) return UNIT_INCOMPLETE;
     if (load<u8>(start + i) == 0x3e && load<u8>(start + i - 1) == 0x3f) {
       unitEnd = start + i + 1;
+      declarationAllowed = false;
       return UNIT_NO_EVENT;
     }
   }
@@ -978,7 +1012,8 @@ function parseReference(p: usize, end: usize): i32 {
   return changetype<XmlEvent>(XML_EVENT);
 }
 
-function emitText(): i32 {
+// @ts-ignore: decorator
+@inline function emitText(): i32 {
   const e = event();
   e.kind = XML_TEXT_EVENT;
   e.level = depth;
@@ -995,10 +1030,8 @@ function emitAttribute(index: i32): i32 {
   const e = event();
   e.kind = XML_ATTRIBUTE;
   e.level = depth - 1;
-  e.namePointer = load<u32>(record);
-  e.nameLength = load<i32>(record, 4);
-  e.valuePointer = load<u32>(record, 8);
-  e.valueLength = load<i32>(record, 12);
+  store<u64>(XML_EVENT, load<u64>(record), 8);
+  store<u64>(XML_EVENT, load<u64>(record, 8), 16);
   e.attributeIndex = index;
   return XML_ATTRIBUTE;
 }
@@ -1016,11 +1049,15 @@ function emitAttribute(index: i32): i32 {
 }
 
 /** Checks and enters the element whose start tag was just parsed (name and attributes); delivers its start. */
-function finishStartTag(name: usize, nameLength: i32, selfClosing: bool): i32 {
+// @ts-ignore: decorator
+@inline function finishStartTag(name: usize, nameLength: i32, prefixed: bool, selfClosing: bool): i32 {
   if (depth >= XML_DEPTH_MAX) return fail(XML_ERROR_TOO_DEEP);
   // Qualified name: at most a prefix before the first ':', neither side empty.
-  let colon = 0;
-  while (colon < nameLength && load<u8>(name + colon) != 0x3a) colon++;
+  let colon = nameLength;
+  if (prefixed) {
+    colon = 0;
+    while (colon < nameLength && load<u8>(name + colon) != 0x3a) colon++;
+  }
   if (colon == 0 || colon == nameLength - 1) return fail(XML_ERROR_MALFORMED);
   const prefixLength = colon < nameLength ? colon : 0;
 
@@ -1072,6 +1109,7 @@ function finishStartTag(name: usize, nameLength: i32, selfClosing: bool): i32 {
   openPoolUsed += nameLength;
   depth++;
 
+  declarationAllowed = false;
   const kind = level == 0 ? XML_STREAM_START : XML_ELEMENT_START;
   const e = event();
   e.kind = kind;
@@ -1107,9 +1145,12 @@ function emitEnd(): i32 {
 
   // Pop. The popped bytes stay in place until a later call pushes again, so the event data remains valid.
   openPoolUsed = load<i32>(record);
-  while (namespaceCount > 0 && load<i32>(XML_NS_TABLE + <usize>(namespaceCount - 1) * <usize>XML_NS_RECORD_SIZE) >= level) {
-    namespaceCount--;
-    namespacePoolUsed = load<i32>(XML_NS_TABLE + <usize>namespaceCount * <usize>XML_NS_RECORD_SIZE, 4);
+  if (namespaceCount > 0 && load<i32>(XML_NS_TABLE + <usize>(namespaceCount - 1) * <usize>XML_NS_RECORD_SIZE) >= level) {
+    while (namespaceCount > 0 && load<i32>(XML_NS_TABLE + <usize>(namespaceCount - 1) * <usize>XML_NS_RECORD_SIZE) >= level) {
+      namespaceCount--;
+      namespacePoolUsed = load<i32>(XML_NS_TABLE + <usize>namespaceCount * <usize>XML_NS_RECORD_SIZE, 4);
+    }
+    defaultNamespace = findNamespaceDeclaration(0, 0);
   }
   depth = level;
   state = depth == 0 ? S_DONE : depth == 1 ? S_STREAM_LEVEL : S_TEXT;
@@ -1132,12 +1173,18 @@ function declareNamespace(level: i32, prefix: usize, prefixLength: i32, uri: usi
   store<i32>(record, uriLength, 16);
   copySmall(XML_NS_POOL + <usize>namespacePoolUsed, uri, uriLength);
   namespacePoolUsed += uriLength;
+  if (prefixLength == 0) defaultNamespace = namespaceCount;
   namespaceCount++;
   return true;
 }
 
 /** Index of the innermost declaration of `prefix` (length 0: the default namespace), or -1. */
-function findNamespace(prefix: usize, prefixLength: i32): i32 {
+// @ts-ignore: decorator
+@inline function findNamespace(prefix: usize, prefixLength: i32): i32 {
+  return prefixLength == 0 ? defaultNamespace : findNamespaceDeclaration(prefix, prefixLength);
+}
+
+function findNamespaceDeclaration(prefix: usize, prefixLength: i32): i32 {
   for (let i = namespaceCount - 1; i >= 0; i--) {
     const record = XML_NS_TABLE + <usize>i * <usize>XML_NS_RECORD_SIZE;
     if (load<i32>(record, 8) != prefixLength) continue;

@@ -120,7 +120,7 @@ const xmlContenders: [string, () => number][] = [
   ["ltx", () => {
     const parser = new SaxLtx();
     let events = 0;
-    parser.on("startElement", (_name: string, attrs: Record<string, string>) => { events += 1 + Object.keys(attrs).length; });
+    parser.on("startElement", () => { events++; });
     parser.on("endElement", () => { events++; });
     parser.on("text", () => { events++; });
     for (const chunk of chunks) parser.write(chunk);
@@ -130,7 +130,7 @@ const xmlContenders: [string, () => number][] = [
     const parser = new SaxesParser({ xmlns: true, fragment: false });
     const decoder = new TextDecoder("utf-8");
     let events = 0;
-    parser.on("opentag", (tag) => { events += 1 + Object.keys(tag.attributes).length; });
+    parser.on("opentag", () => { events++; });
     parser.on("closetag", () => { events++; });
     parser.on("text", () => { events++; });
     for (const chunk of chunks) parser.write(decoder.decode(chunk, { stream: true }));
