@@ -44,3 +44,82 @@ export function memoryLimits(binary: Uint8Array): MemoryLimits {
   }
   throw new Error("the module defines no memory");
 }
+
+/** Body sizes of the module's functions, by name (needs a name section: build/rabbit.sizes.wasm has one). */
+export function functionSizes(binary: Uint8Array): { name: string; size: number }[] {
+  let offset = 8;
+  let importedFunctions = 0;
+  const sizes: number[] = [];
+  const names = new Map<number, string>();
+  const text = (from: number, length: number) => Buffer.from(binary.subarray(from, from + length)).toString("utf8");
+  while (offset < binary.length) {
+    const id = binary[offset++]!;
+    let size: number;
+    [size, offset] = readUnsigned(binary, offset);
+    const end = offset + size;
+    let at = offset;
+    if (id === 2) {
+      let count: number;
+      [count, at] = readUnsigned(binary, at);
+      for (let i = 0; i < count; i++) {
+        let length: number;
+        [length, at] = readUnsigned(binary, at);
+        at += length;
+        [length, at] = readUnsigned(binary, at);
+        at += length;
+        const kind = binary[at++]!;
+        if (kind === 0) {
+          [, at] = readUnsigned(binary, at);
+          importedFunctions++;
+        } else if (kind === 1) {
+          at++;
+          const flags = binary[at++]!;
+          [, at] = readUnsigned(binary, at);
+          if (flags & 1) [, at] = readUnsigned(binary, at);
+        } else if (kind === 2) {
+          const flags = binary[at++]!;
+          [, at] = readUnsigned(binary, at);
+          if (flags & 1) [, at] = readUnsigned(binary, at);
+        } else {
+          at += 2;
+        }
+      }
+    } else if (id === 10) {
+      let count: number;
+      [count, at] = readUnsigned(binary, at);
+      for (let i = 0; i < count; i++) {
+        let bodySize: number;
+        [bodySize, at] = readUnsigned(binary, at);
+        sizes.push(bodySize);
+        at += bodySize;
+      }
+    } else if (id === 0) {
+      let length: number;
+      [length, at] = readUnsigned(binary, at);
+      if (text(at, length) === "name") {
+        at += length;
+        while (at < end) {
+          const subsection = binary[at++]!;
+          let subsectionSize: number;
+          [subsectionSize, at] = readUnsigned(binary, at);
+          const subsectionEnd = at + subsectionSize;
+          if (subsection === 1) {
+            let count: number;
+            [count, at] = readUnsigned(binary, at);
+            for (let i = 0; i < count; i++) {
+              let index: number;
+              let nameLength: number;
+              [index, at] = readUnsigned(binary, at);
+              [nameLength, at] = readUnsigned(binary, at);
+              names.set(index, text(at, nameLength));
+              at += nameLength;
+            }
+          }
+          at = subsectionEnd;
+        }
+      }
+    }
+    offset = end;
+  }
+  return sizes.map((size, i) => ({ name: names.get(i + importedFunctions) ?? `function ${i}`, size }));
+}

@@ -692,13 +692,13 @@ function continueUtf8(): bool {
   return fail(c < 0x20 ? XML_ERROR_INVALID_CHARACTER : XML_ERROR_MALFORMED);
 }
 
-/** Set by the scanners below when they stop on something other than the end of their token. */
+/** Why a scanner below returned 0 instead of a position: UNIT_INCOMPLETE or an error. */
 let scanStatus: i32 = 0;
 
 /** Whether the last name scanned had a ':' (set by scanName). */
 let nameHasColon: bool = false;
 
-/** End of the name starting at p (its first byte is a valid start); `end` if it runs to the end. */
+/** End of the name starting at p (its first byte is a valid start); `end` if it runs to the end; 0 on bad UTF-8. */
 // @ts-ignore: decorator
 @inline function scanName(p: usize, end: usize): usize {
   let seen = 0;
@@ -715,7 +715,7 @@ let nameHasColon: bool = false;
     if (length == 0) return end;
     if (length < 0) {
       scanStatus = fail(XML_ERROR_INVALID_UTF8);
-      return p;
+      return 0;
     }
     p += <usize>length;
   }
@@ -736,11 +736,10 @@ let nameHasColon: bool = false;
 
 /** A start tag: '<', name, attributes, '>' or "/>". */
 function parseStartTag(start: usize, end: usize): i32 {
-  scanStatus = 0;
   let p = start + 1;
   const name = p;
   p = scanName(p, end);
-  if (scanStatus != 0) return scanStatus;
+  if (p == 0) return scanStatus;
   const nameLength = <i32>(p - name);
   if (nameLength > XML_NAME_CAPACITY) return fail(XML_ERROR_NAME_TOO_LONG);
   const prefixed = nameHasColon;
@@ -763,27 +762,40 @@ function parseStartTag(start: usize, end: usize): i32 {
       break;
     }
     if ((classOf(c) & C_SPACE) == 0) return fail(c < 0x20 ? XML_ERROR_INVALID_CHARACTER : XML_ERROR_MALFORMED);
-    p = skipSpace(p + 1, end);
+    p++;
     if (p >= end) return UNIT_INCOMPLETE;
     c = <i32>load<u8>(p);
+    if ((classOf(c) & C_SPACE) != 0) {
+      // More than the usual single space.
+      p = skipSpace(p, end);
+      if (p >= end) return UNIT_INCOMPLETE;
+      c = <i32>load<u8>(p);
+    }
     if (c == 0x3e || c == 0x2f) continue;
     if ((classOf(c) & C_START) == 0 && c < 0x80) return fail(c < 0x20 ? XML_ERROR_INVALID_CHARACTER : XML_ERROR_MALFORMED);
     if (count >= XML_ATTRS_MAX) return fail(XML_ERROR_TOO_MANY_ATTRIBUTES);
 
     const attributeName = p;
     p = scanName(p, end);
-    if (scanStatus != 0) return scanStatus;
+    if (p == 0) return scanStatus;
     const attributeNameLength = <i32>(p - attributeName);
     if (attributeNameLength > XML_NAME_CAPACITY) return fail(XML_ERROR_NAME_TOO_LONG);
-    p = skipSpace(p, end);
-    if (p >= end) return UNIT_INCOMPLETE;
-    if (load<u8>(p) != 0x3d) return fail(XML_ERROR_MALFORMED);
-    p = skipSpace(p + 1, end);
-    if (p >= end) return UNIT_INCOMPLETE;
-    const q = <i32>load<u8>(p);
+    // Usually name='value' or name="value" without spaces.
+    let q = 0;
+    if (p + 1 < end && load<u8>(p) == 0x3d) q = <i32>load<u8>(p + 1);
+    if (q == 0x27 || q == 0x22) {
+      p++;
+    } else {
+      p = skipSpace(p, end);
+      if (p >= end) return UNIT_INCOMPLETE;
+      if (load<u8>(p) != 0x3d) return fail(XML_ERROR_MALFORMED);
+      p = skipSpace(p + 1, end);
+      if (p >= end) return UNIT_INCOMPLETE;
+      q = <i32>load<u8>(p);
+    }
     if (q != 0x27 && q != 0x22) return fail(XML_ERROR_UNQUOTED_ATTRIBUTE);
     p = parseValue(p + 1, end, q);
-    if (scanStatus != 0) return scanStatus;
+    if (p == 0) return scanStatus;
 
     const record = attributeRecord(count);
     store<u32>(record, <u32>attributeName);
@@ -801,8 +813,8 @@ let valuePointer: usize = 0;
 let valueLength: i32 = 0;
 
 /**
- * An attribute value from after its opening quote; returns the position after the closing quote (scanStatus set
- * otherwise). The value stays where it is unless a reference or a normalized whitespace character changes it; then it
+ * An attribute value from after its opening quote; returns the position after the closing quote, or 0 (the reason in
+ * scanStatus). The value stays where it is unless a reference or a normalized whitespace character changes it; then it
  * is built in XML_ATTR_POOL.
  */
 // @ts-ignore: decorator
@@ -831,32 +843,32 @@ let valueLength: i32 = 0;
       }
     }
     if (owned) {
-      if (!poolAppend(p, <i32>(r - p))) return p;
+      if (!poolAppend(p, <i32>(r - p))) return 0;
       length += <i32>(r - p);
     }
     p = r;
     if (!owned && <i32>(p - start) > XML_ATTR_VALUE_MAX || owned && length > XML_ATTR_VALUE_MAX) {
       scanStatus = fail(XML_ERROR_ATTRIBUTE_TOO_LONG);
-      return p;
+      return 0;
     }
     if (p >= end) {
       scanStatus = UNIT_INCOMPLETE;
-      return p;
+      return 0;
     }
     const c = <i32>load<u8>(p);
     if (c == q) break;
     if (c == 0x3c) {
       scanStatus = fail(XML_ERROR_LT_IN_ATTRIBUTE);
-      return p;
+      return 0;
     }
     if (c >= 0x80) {
       const sequence = utf8At(p, end);
       if (sequence <= 0) {
         scanStatus = sequence == 0 ? UNIT_INCOMPLETE : fail(XML_ERROR_INVALID_UTF8);
-        return p;
+        return 0;
       }
       if (owned) {
-        if (!poolAppend(p, sequence)) return p;
+        if (!poolAppend(p, sequence)) return 0;
         length += sequence;
       }
       p += <usize>sequence;
@@ -864,12 +876,12 @@ let valueLength: i32 = 0;
     }
     if (c != 0x26 && c != 0x09 && c != 0x0a && c != 0x0d) {
       scanStatus = fail(XML_ERROR_INVALID_CHARACTER);
-      return p;
+      return 0;
     }
     // From here the value differs from its bytes: build it in the pool.
     if (!owned) {
       out = XML_ATTR_POOL + <usize>attributePoolUsed;
-      if (!poolAppend(start, <i32>(p - start))) return p;
+      if (!poolAppend(start, <i32>(p - start))) return 0;
       length = <i32>(p - start);
       owned = true;
     }
@@ -878,14 +890,14 @@ let valueLength: i32 = 0;
       codepoint = parseReference(p, end);
       if (codepoint < 0 || codepoint == UNIT_INCOMPLETE) {
         scanStatus = codepoint;
-        return p;
+        return 0;
       }
       p = unitEnd;
     } else if (c == 0x0d) {
       // CR LF is one line end, normalized to one space.
       if (p + 1 >= end) {
         scanStatus = UNIT_INCOMPLETE;
-        return p;
+        return 0;
       }
       p += load<u8>(p + 1) == 0x0a ? 2 : 1;
     } else {
@@ -894,7 +906,7 @@ let valueLength: i32 = 0;
     const size = codepoint < 0x80 ? 1 : codepoint < 0x800 ? 2 : codepoint < 0x10000 ? 3 : 4;
     if (attributePoolUsed + size > XML_ATTR_POOL_CAPACITY) {
       scanStatus = fail(XML_ERROR_TAG_TOO_LARGE);
-      return p;
+      return 0;
     }
     utf8Encode(<u32>codepoint, XML_ATTR_POOL + <usize>attributePoolUsed);
     attributePoolUsed += size;
@@ -918,14 +930,13 @@ function poolAppend(pointer: usize, count: i32): bool {
 
 /** An end tag: "</", name, optional whitespace, '>'. */
 function parseEndTag(start: usize, end: usize): i32 {
-  scanStatus = 0;
   let p = start + 2;
   if (p >= end) return UNIT_INCOMPLETE;
   const first = <i32>load<u8>(p);
   if ((classOf(first) & C_START) == 0 && first < 0x80) return fail(XML_ERROR_MALFORMED);
   const name = p;
   p = scanName(p, end);
-  if (scanStatus != 0) return scanStatus;
+  if (p == 0) return scanStatus;
   const nameLength = <i32>(p - name);
   p = skipSpace(p, end);
   if (p >= end) return UNIT_INCOMPLETE;
@@ -1025,7 +1036,8 @@ function parseReference(p: usize, end: usize): i32 {
   return XML_TEXT_EVENT;
 }
 
-function emitAttribute(index: i32): i32 {
+// @ts-ignore: decorator
+@inline function emitAttribute(index: i32): i32 {
   const record = attributeRecord(index);
   const e = event();
   e.kind = XML_ATTRIBUTE;

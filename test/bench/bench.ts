@@ -9,27 +9,38 @@ import jsMd5Module from "js-md5";
 import SaxLtx from "ltx/src/parsers/ltx.js";
 import { SaxesParser } from "saxes";
 import { Core, modulePath } from "../../host/core.js";
+import { functionSizes } from "../../host/wasm-info.js";
 import { SMALL_STANZA, xmppStream } from "./xmpp-stream.js";
 
-const ROUNDS = 5;
-const ROUND_MS = 250;
+const ROUNDS = 7;
+const ROUND_MS = 200;
 
-/** Operations per second: the median of ROUNDS rounds of at least ROUND_MS each, after a warm-up round. */
-function rate(operation: () => void, batch = 1): number {
-  const results: number[] = [];
+/**
+ * Runs the contenders in turn, round after round (each for at least ROUND_MS), so that a change in the machine's load
+ * hits them alike. Returns each contender's median rate (operations per second) and the median over rounds of the
+ * ratio first / other, which is what the table's ratio columns show.
+ */
+function compare(operations: (() => void)[], batch = 1): { rates: number[]; ratios: number[] } {
+  const perRound: number[][] = [];
   for (let round = -1; round < ROUNDS; round++) {
-    let count = 0;
-    const start = performance.now();
-    let elapsed = 0;
-    do {
-      for (let i = 0; i < batch; i++) operation();
-      count += batch;
-      elapsed = performance.now() - start;
-    } while (elapsed < ROUND_MS);
-    if (round >= 0) results.push((count * 1000) / elapsed);
+    const rates = operations.map((operation) => {
+      let count = 0;
+      const start = performance.now();
+      let elapsed = 0;
+      do {
+        for (let i = 0; i < batch; i++) operation();
+        count += batch;
+        elapsed = performance.now() - start;
+      } while (elapsed < ROUND_MS);
+      return (count * 1000) / elapsed;
+    });
+    if (round >= 0) perRound.push(rates); // round -1 warms up
   }
-  results.sort((a, b) => a - b);
-  return results[Math.floor(results.length / 2)]!;
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return {
+    rates: operations.map((_, i) => median(perRound.map((r) => r[i]!))),
+    ratios: operations.slice(1).map((_, i) => median(perRound.map((r) => r[0]! / r[i + 1]!))),
+  };
 }
 
 function format(value: number, digits = 1): string {
@@ -38,11 +49,10 @@ function format(value: number, digits = 1): string {
   return value.toFixed(digits);
 }
 
-function row(label: string, values: number[], unit: string, higherIsBetter = true): string {
-  const [ours, ...theirs] = values;
-  const cells = values.map((v) => format(v).padStart(11));
-  const ratios = theirs.map((t) => `${(higherIsBetter ? ours! / t : t / ours!).toFixed(2)}x`.padStart(8));
-  return `  ${label.padEnd(30)}${cells.join("")}   ${ratios.join("")}   ${unit}`;
+/** A table row: our figure, theirs, and our speed relative to each (higher is better for us). */
+function row(label: string, values: number[], ratios: number[], unit: string): string {
+  const cells = values.map((v) => format(v).padStart(12));
+  return `  ${label.padEnd(30)}${cells.join("")}   ${ratios.map((r) => `${r.toFixed(2)}x`.padStart(8)).join("")}   ${unit}`;
 }
 
 const core = Core.load({}, "release");
@@ -81,16 +91,17 @@ for (const size of [0, 64, 1000, 1 << 20]) {
   }
 }
 
-console.log(`nabaztag-vm benchmark: node ${process.version}, ${new Date().toISOString().slice(0, 10)}; median of ${ROUNDS} rounds of ${ROUND_MS} ms`);
+console.log(`nabaztag-vm benchmark: node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+console.log(`Contenders run in turn, ${ROUNDS} rounds of ${ROUND_MS} ms each; figures are medians, ratios the median of each round's ours / theirs.`);
 console.log();
-console.log(`MD5${" ".repeat(29)}${md5Contenders.map(([n]) => n.padStart(11)).join("")}   ${md5Contenders.slice(1).map(([n]) => `/${n.slice(0, 6)}`.padStart(8)).join("")}`);
+console.log(`MD5${" ".repeat(29)}${md5Contenders.map(([n]) => n.padStart(12)).join("")}   ${md5Contenders.slice(1).map(([n]) => `/${n.slice(0, 6)}`.padStart(8)).join("")}`);
 for (const [label, size, batch] of [["64 B message", 64, 256], ["1 KiB message", 1024, 64], ["1 MiB message", 1 << 20, 1]] as const) {
   const data = new Uint8Array(size).map((_, i) => (i * 13 + 5) & 0xff);
-  const rates = md5Contenders.map(([, fn]) => rate(() => fn(data), batch));
+  const { rates, ratios } = compare(md5Contenders.map(([, fn]) => () => fn(data)), batch);
   if (size >= 1 << 20) {
-    console.log(row(label, rates.map((r) => (r * size) / 1e6), "MB/s"));
+    console.log(row(label, rates.map((r) => (r * size) / 1e6), ratios, "MB/s"));
   } else {
-    console.log(row(label, rates, "hashes/s"));
+    console.log(row(label, rates, ratios, "hashes/s"));
   }
 }
 
@@ -139,9 +150,9 @@ const xmlContenders: [string, () => number][] = [
 ];
 
 console.log();
-console.log(`XML tokenizer${" ".repeat(19)}${xmlContenders.map(([n]) => n.padStart(11)).join("")}   ${xmlContenders.slice(1).map(([n]) => `/${n}`.padStart(8)).join("")}`);
-const streamRates = xmlContenders.map(([, fn]) => rate(() => { sink += fn(); }));
-console.log(row(`${(stream.length / 1e6).toFixed(1)} MB stream, 4 KiB chunks`, streamRates.map((r) => (r * stream.length) / 1e6), "MB/s"));
+console.log(`XML tokenizer${" ".repeat(19)}${xmlContenders.map(([n]) => n.padStart(12)).join("")}   ${xmlContenders.slice(1).map(([n]) => `/${n}`.padStart(8)).join("")}`);
+const stream10 = compare(xmlContenders.map(([, fn]) => () => { sink += fn(); }));
+console.log(row(`${(stream.length / 1e6).toFixed(1)} MB stream, 4 KiB chunks`, stream10.rates.map((r) => (r * stream.length) / 1e6), stream10.ratios, "MB/s"));
 console.log(`  (${stanzaCount} stanzas with entities, namespaces, UTF-8, base64 payloads)`);
 
 // One small stanza per read, into a stream that is already open.
@@ -166,8 +177,8 @@ const smallContenders: [string, () => void][] = (() => {
     ["saxes", () => saxes.write(SMALL_STANZA.toString())],
   ];
 })();
-const smallRates = smallContenders.map(([, fn]) => rate(fn, 1000));
-console.log(row(`small stanza (${SMALL_STANZA.length} B) per read`, smallRates.map((r) => 1e9 / r), "ns/stanza", false));
+const small = compare(smallContenders.map(([, fn]) => fn), 1000);
+console.log(row(`small stanza (${SMALL_STANZA.length} B) per read`, small.rates.map((r) => 1e9 / r), small.ratios, "ns/stanza"));
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Module size
@@ -175,4 +186,11 @@ console.log(row(`small stanza (${SMALL_STANZA.length} B) per read`, smallRates.m
 console.log();
 const release = readFileSync(modulePath("release"));
 console.log(`Module: release ${release.length} bytes (${(release.length / 1024).toFixed(2)} KiB), gzip -9 ${gzipSync(release, { level: 9 }).length} bytes`);
+// Code by area, from the same build with a name section (build/rabbit.sizes.wasm).
+const areas = new Map<string, number>();
+for (const { name, size } of functionSizes(readFileSync(new URL("../../rabbit.sizes.wasm", import.meta.url)))) {
+  const file = /^assembly\/(.+?)\/[^/]+$/.exec(name)?.[1] ?? "runtime and start";
+  areas.set(file, (areas.get(file) ?? 0) + size);
+}
+console.log(`  code by source file: ${[...areas].sort((a, b) => b[1] - a[1]).map(([file, size]) => `${file} ${size}`).join(", ")}`);
 if (sink === 0.5) console.log(sink);
