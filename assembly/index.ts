@@ -9,9 +9,19 @@ import { fwReadElement, fwRestEnd, fwRestStart, fwTextLength } from "./xml/firmw
 import { stanzaReaderFeed, stanzaReaderNext, stanzaReaderReset } from "./xml/stanza-reader";
 import { xmlFeed, xmlNext, xmlReset, xmlSetup } from "./xml/tokenizer";
 import { treeSlot } from "./xml/tree";
+import { DOMAIN, MAC_HEX, PASSWORD, SASL_CHARSET, SASL_CNONCE, SASL_NONCE, SASL_QOP, SASL_REALM, TEST_WRITER, IO_IN, IO_OUT, IO_OUT_CAPACITY } from "./memory-map";
+import { readMac } from "./rabbit/boot";
+import { state as rabbitState, stateSetup, status as rabbitStatus } from "./rabbit/state";
+import { hexDigit, hexValue } from "./util/bytes";
+import { fieldData, fieldLength, fieldSet, fieldSetAscii } from "./util/field";
+import { staticWriter } from "./util/writer";
+import { onButton, onDnsDone, onEars, onHttpDone, onTcpEvent, rabbitBoot, rabbitTick } from "./xmpp/client";
+import { generatePassword } from "./xmpp/register";
+import { appendBase64, buildResponse, expectedRspauth, makeCnonceForTest, plaintext, setCnonce } from "./xmpp/sasl";
 
 base64Setup();
 xmlSetup();
+stateSetup();
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Memory map: where the host reads and writes.
@@ -141,4 +151,105 @@ export function firmware_rest_end(): i32 {
 
 export function firmware_text_length(): i32 {
   return fwTextLength;
+}
+
+// =====================================================================================================================
+// The rabbit: the VM's entry points (docs/ABI.md).
+
+/** Starts the rabbit: MAC, flash, locate.jsp. Called once per instance (a reboot is a new instance). */
+export function boot(): void {
+  rabbitBoot();
+}
+
+/** The 20 Hz main loop tick. */
+export function tick(): void {
+  rabbitTick();
+}
+
+/** A TCP event on `handle`: 0 writable (the first one: connected), 1 data (`length` bytes in IO_IN), -1 closed. */
+export function tcp_event(handle: i32, event: i32, length: i32): void {
+  onTcpEvent(handle, event, length);
+}
+
+/** The answer to http_get `request`: HTTP status (-1 if none came) and the body's `length` bytes in IO_IN. */
+export function http_done(request: i32, status: i32, length: i32): void {
+  onHttpDone(request, status, length);
+}
+
+/** The answer to dns_query `request`: `count` records (-1: failed) in IO_IN's first `length` bytes. */
+export function dns_done(request: i32, count: i32, length: i32): void {
+  onDnsDone(request, count, length);
+}
+
+/** The head button: 1 click, 2 double click. */
+export function button(clicks: i32): void {
+  onButton(clicks);
+}
+
+/** The ears, moved by hand to these positions. */
+export function ears(left: i32, right: i32): void {
+  onEars(left, right);
+}
+
+/** Current status and state (STATUS_* and STATE_* of rabbit/state.ts), for the host to show. */
+export function rabbit_status(): i32 {
+  return rabbitStatus;
+}
+
+export function rabbit_state(): i32 {
+  return rabbitState;
+}
+
+// =====================================================================================================================
+// Test points: the firmware's routines on given inputs, for the bit-exact vectors.
+
+/**
+ * DIGEST-MD5 response for MAC, realm, domain, password, nonce and cnonce, given as six (offset, length) pairs into
+ * IO_IN. Writes the plaintext to IO_OUT and returns its length; the response hex is in the
+ * plaintext, the rspauth hex at IO_OUT + 1024 (32 bytes).
+ */
+export function test_digest_md5(mac: i32, macLength: i32, realm: i32, realmLength: i32, domain: i32, domainLength: i32,
+  password: i32, passwordLength: i32, nonce: i32, nonceLength: i32, cnonce: i32, cnonceLength: i32): i32 {
+  fieldSet(MAC_HEX, IO_IN + <usize>mac, macLength);
+  fieldSet(SASL_REALM, IO_IN + <usize>realm, realmLength);
+  fieldSet(DOMAIN, IO_IN + <usize>domain, domainLength);
+  fieldSet(PASSWORD, IO_IN + <usize>password, passwordLength);
+  fieldSet(SASL_NONCE, IO_IN + <usize>nonce, nonceLength);
+  setCnonce(IO_IN + <usize>cnonce, cnonceLength);
+  fieldSetAscii(SASL_QOP, "auth");
+  fieldSetAscii(SASL_CHARSET, "utf-8");
+  const length = buildResponse();
+  if (length < 0) return length;
+  memory.copy(IO_OUT, plaintext(), <usize>length);
+  memory.copy(IO_OUT + 1024, fieldData(expectedRspauth()), 32);
+  return length;
+}
+
+/** Base64 of IO_OUT[0, length) the way the rabbit sends its response, at IO_OUT + 2048; returns its length. */
+export function test_response_base64(length: i32): i32 {
+  const writer = staticWriter(TEST_WRITER, IO_OUT + 2048, IO_OUT_CAPACITY - 2048);
+  appendBase64(writer, IO_OUT, length);
+  return writer.overflowed ? -1 : writer.length;
+}
+
+/**
+ * The registration password for the MAC (6 bytes in IO_IN) at the host's current time: 12 characters at IO_OUT, the
+ * wire form (register-xor) at IO_OUT + 16.
+ */
+export function test_register_password(): void {
+  readMac();
+  generatePassword();
+  memory.copy(IO_OUT, fieldData(PASSWORD), 12);
+  for (let i = 0; i < 12; i++) {
+    const a = hexValue(<i32>load<u8>(fieldData(PASSWORD) + i));
+    const b = hexValue(<i32>load<u8>(fieldData(MAC_HEX) + i));
+    store<u8>(IO_OUT + 16 + i, <u8>hexDigit((a ^ b) & 15));
+  }
+}
+
+/** A cnonce as the rabbit makes it, at IO_OUT; returns its length. */
+export function test_cnonce(): i32 {
+  makeCnonceForTest();
+  memory.copy(IO_OUT, fieldData(SASL_CNONCE), <usize>fieldLength(SASL_CNONCE));
+  return fieldLength(SASL_CNONCE);
 }

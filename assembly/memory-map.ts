@@ -126,3 +126,83 @@ export const FW_READER_STACK: usize = memory.data(XML_DEPTH_MAX * FW_READER_RECO
 /** Accumulated received bytes, as the firmware keeps them until a whole element is there. */
 export const FW_RX_CAPACITY: i32 = 16384;
 export const FW_RX: usize = memory.data(FW_RX_CAPACITY, 16);
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The rabbit (rabbit/, xmpp/, packet/).
+
+/** Bytes waiting to be sent on the TCP connection (partial writes leave the rest here). */
+export const TX_CAPACITY: i32 = 4096;
+export const TX: usize = memory.data(TX_CAPACITY, 16);
+
+/** State of the Writer that builds outgoing stanzas (xmpp/output.ts). */
+export const OUTPUT_WRITER: usize = memory.data(WRITER_STATE_SIZE, 16);
+
+/** Stanzas the rabbit sends on its own (button, ears) held until the state machine is free (spec §9). */
+export const OUTBOX_CAPACITY: i32 = 2048;
+export const OUTBOX: usize = memory.data(OUTBOX_CAPACITY, 16);
+
+/** A violet:packet, decoded from base64. */
+export const PACKET_CAPACITY: i32 = 8192;
+export const PACKET: usize = memory.data(PACKET_CAPACITY, 16);
+
+/** Working space of one computation at a time (the SASL exchange, text gathered from several nodes). */
+export const SCRATCH_CAPACITY: i32 = 4096;
+export const SCRATCH: usize = memory.data(SCRATCH_CAPACITY, 16);
+
+/** A URL being built for an HTTP request (locate.jsp, sendMailXMPP.jsp). */
+export const URL_CAPACITY: i32 = 512;
+export const URL_BUFFER: usize = memory.data(URL_CAPACITY, 16);
+export const URL_WRITER: usize = memory.data(WRITER_STATE_SIZE, 16);
+
+/** The input queue: tree slots of received stanzas, in order, that no state has taken yet (spec §4.1). */
+export const INPUT_QUEUE: usize = memory.data(TREE_SLOTS * 4, 16);
+
+/** SRV answers still to try: per entry the port (i32), its RFC 2782 rank (i32) and the target (a field, below). */
+export const SRV_MAX: i32 = 8;
+export const SRV_TARGET_CAPACITY: i32 = 128;
+export const SRV_RECORD_SIZE: i32 = 4 + 4 + 8 + SRV_TARGET_CAPACITY;
+export const SRV_TABLE: usize = memory.data(SRV_MAX * SRV_RECORD_SIZE, 16);
+
+// Bounded strings (util/field.ts: i32 length, i32 capacity, then the bytes). Capacities are set at start.
+export const SERVER_URL_CAPACITY: i32 = 40; //   flash bytes 0..39
+export const SERVER_URL: usize = memory.data(8 + SERVER_URL_CAPACITY, 8);
+export const MAC_HEX: usize = memory.data(8 + 12, 8); //      "f81edfee27c1"
+export const MAC_COLONS: usize = memory.data(8 + 17, 8); //   "f8:1e:df:ee:27:c1"
+export const HOST_CAPACITY: i32 = 128;
+export const DOMAIN: usize = memory.data(8 + HOST_CAPACITY, 8); //      xmpp_domain (without a ":port")
+export const PING_SERVER: usize = memory.data(8 + HOST_CAPACITY, 8); // "ping" of locate.jsp
+export const BROADCAST: usize = memory.data(8 + HOST_CAPACITY, 8); //   "broad" of locate.jsp
+export const CONNECT_HOST: usize = memory.data(8 + HOST_CAPACITY, 8); // the address being connected to
+export const PASSWORD: usize = memory.data(8 + 16, 8); //      12 hex digits
+export const JID_CAPACITY: i32 = 192;
+export const JID: usize = memory.data(8 + JID_CAPACITY, 8); //  full JID from bind
+export const RESOURCE_CAPACITY: i32 = 32;
+export const RESOURCE_BOUND: usize = memory.data(8 + RESOURCE_CAPACITY, 8);
+export const RESOURCE_WANTED: usize = memory.data(8 + RESOURCE_CAPACITY, 8);
+export const RESOURCE_PREVIOUS: usize = memory.data(8 + RESOURCE_CAPACITY, 8);
+export const SASL_VALUE_CAPACITY: i32 = 128;
+export const SASL_NONCE: usize = memory.data(8 + SASL_VALUE_CAPACITY, 8);
+export const SASL_REALM: usize = memory.data(8 + SASL_VALUE_CAPACITY, 8);
+export const SASL_QOP: usize = memory.data(8 + 64, 8);
+export const SASL_CHARSET: usize = memory.data(8 + 32, 8);
+export const SASL_ALGORITHM: usize = memory.data(8 + 32, 8);
+export const SASL_CNONCE: usize = memory.data(8 + 40, 8);
+/** The rspauth the server must send (hex), computed with the response. */
+export const SASL_RSPAUTH: usize = memory.data(8 + 32, 8);
+/** Platform addresses set by violet:iq:addresses (int, asr, ppt, rfid, itmode, sources). */
+export const ADDRESS_COUNT: i32 = 6;
+export const ADDRESS_CAPACITY: i32 = 128;
+export const ADDRESSES: usize = memory.data(ADDRESS_COUNT * (8 + ADDRESS_CAPACITY), 8);
+
+// SASL (xmpp/sasl.ts): digests as hex and raw, the received rspauth, literals on their way into MD5.
+export const SASL_HA1: usize = memory.data(32, 8);
+export const SASL_HA2: usize = memory.data(32, 8);
+export const SASL_DIGEST: usize = memory.data(16, 8);
+export const SASL_HEX: usize = memory.data(32, 8);
+export const SASL_ASCII: usize = memory.data(32, 8);
+export const SASL_RECEIVED_RSPAUTH_CAPACITY: i32 = 40;
+export const SASL_RECEIVED_RSPAUTH: usize = memory.data(SASL_RECEIVED_RSPAUTH_CAPACITY, 8);
+export const SASL_PLAIN_WRITER: usize = memory.data(WRITER_STATE_SIZE, 8);
+
+/** A Writer's state for the test points (index.ts). */
+export const TEST_WRITER: usize = memory.data(WRITER_STATE_SIZE, 8);

@@ -55,12 +55,46 @@ export interface CoreExports {
   firmware_rest_start(): number;
   firmware_rest_end(): number;
   firmware_text_length(): number;
+  // The rabbit (docs/ABI.md)
+  boot(): void;
+  tick(): void;
+  tcp_event(handle: number, event: number, length: number): void;
+  http_done(request: number, status: number, length: number): void;
+  dns_done(request: number, count: number, length: number): void;
+  button(clicks: number): void;
+  ears(left: number, right: number): void;
+  rabbit_status(): number;
+  rabbit_state(): number;
+  // Test points
+  test_digest_md5(mac: number, macLength: number, realm: number, realmLength: number, domain: number, domainLength: number,
+    password: number, passwordLength: number, nonce: number, nonceLength: number, cnonce: number, cnonceLength: number): number;
+  test_response_base64(length: number): number;
+  test_register_password(): void;
+  test_cnonce(): number;
 }
 
-/** What the host supplies to the module's imports. */
+/**
+ * What the host supplies to the module's imports (module "vm"): the VM's services. Pointers are resolved by the
+ * import wrappers; these see bytes and strings. A service the host leaves out throws if the module calls it.
+ */
 export interface CoreServices {
   /** Bytes the rabbit writes to its debug UART (lines end with "\n"). */
   uartWrite?(bytes: Uint8Array): void;
+  timeMs?(): number;
+  rand?(): number;
+  srand?(seed: number): void;
+  randomBytes?(length: number): Uint8Array;
+  macAddress?(): Uint8Array;
+  flashRead?(offset: number, length: number): Uint8Array;
+  flashWrite?(offset: number, bytes: Uint8Array): void;
+  tcpOpen?(address: string, port: number): number;
+  tcpSend?(handle: number, bytes: Uint8Array): number;
+  tcpClose?(handle: number): void;
+  httpGet?(url: string, wantBody: boolean): number;
+  dnsQuery?(type: number, name: string): number;
+  ledSet?(index: number, rgb: number): void;
+  reboot?(): void;
+  report?(kind: number, payload: Uint8Array): void;
 }
 
 /** Reads an AssemblyScript string literal (UTF-16, byte length at pointer - 4); used only for assertion messages. */
@@ -74,8 +108,14 @@ function readStaticString(memory: WebAssembly.Memory, pointer: number): string {
 /** An assertion inside the module failed (debug builds): a bug in the module, never an input problem. */
 export class ModuleAssertionError extends Error {}
 
+function missing(name: string): never {
+  throw new Error(`the host does not provide the VM service '${name}'`);
+}
+
 /** The imports object for the module, wired to `services`. `memory()` is read lazily: imports exist before it. */
 export function coreImports(services: CoreServices, memory: () => WebAssembly.Memory): WebAssembly.Imports {
+  const bytes = (pointer: number, length: number) => new Uint8Array(memory().buffer, pointer, length);
+  const latin1 = (pointer: number, length: number) => Buffer.from(bytes(pointer, length)).toString("latin1");
   return {
     env: {
       abort(message: number, file: number, line: number, column: number): never {
@@ -85,7 +125,42 @@ export function coreImports(services: CoreServices, memory: () => WebAssembly.Me
     },
     vm: {
       uart_write(pointer: number, length: number): void {
-        services.uartWrite?.(new Uint8Array(memory().buffer, pointer, length).slice());
+        services.uartWrite?.(bytes(pointer, length).slice());
+      },
+      time_ms: (): number => (services.timeMs ?? (() => missing("time_ms")))(),
+      rand: (): number => (services.rand ?? (() => missing("rand")))(),
+      srand: (seed: number): void => (services.srand ?? (() => missing("srand")))(seed),
+      random_bytes(pointer: number, length: number): void {
+        bytes(pointer, length).set((services.randomBytes ?? (() => missing("random_bytes")))(length).subarray(0, length));
+      },
+      mac_address(pointer: number): void {
+        bytes(pointer, 6).set((services.macAddress ?? (() => missing("mac_address")))().subarray(0, 6));
+      },
+      flash_read(offset: number, pointer: number, length: number): void {
+        const data = (services.flashRead ?? (() => missing("flash_read")))(offset, length);
+        const target = bytes(pointer, length);
+        target.fill(0xff);
+        target.set(data.subarray(0, length));
+      },
+      flash_write(offset: number, pointer: number, length: number): void {
+        (services.flashWrite ?? (() => missing("flash_write")))(offset, bytes(pointer, length).slice());
+      },
+      tcp_open: (address: number, addressLength: number, port: number): number =>
+        (services.tcpOpen ?? (() => missing("tcp_open")))(latin1(address, addressLength), port),
+      tcp_send(handle: number, pointer: number, length: number, start: number): number {
+        if (start >= length) return length;
+        const taken = (services.tcpSend ?? (() => missing("tcp_send")))(handle, bytes(pointer + start, length - start).slice());
+        return taken < 0 ? -1 : start + taken;
+      },
+      tcp_close: (handle: number): void => (services.tcpClose ?? (() => missing("tcp_close")))(handle),
+      http_get: (url: number, urlLength: number, wantBody: number): number =>
+        (services.httpGet ?? (() => missing("http_get")))(latin1(url, urlLength), wantBody !== 0),
+      dns_query: (type: number, name: number, nameLength: number): number =>
+        (services.dnsQuery ?? (() => missing("dns_query")))(type, latin1(name, nameLength)),
+      led_set: (index: number, rgb: number): void => services.ledSet?.(index, rgb >>> 0),
+      reboot: (): void => (services.reboot ?? (() => missing("reboot")))(),
+      report(kind: number, pointer: number, length: number): void {
+        services.report?.(kind, bytes(pointer, length).slice());
       },
     },
   };

@@ -3,10 +3,7 @@
 
 import { UART_LINE, UART_LINE_CAPACITY, UART_WRITER } from "../memory-map";
 import { staticWriter, Writer } from "../util/writer";
-
-// @ts-ignore: decorator
-@external("vm", "uart_write")
-declare function hostUartWrite(pointer: usize, length: i32): void;
+import { uart_write } from "./host";
 
 /** Starts a line; append to the returned writer, then call uartEnd. */
 export function uartBegin(): Writer {
@@ -22,7 +19,7 @@ export function uartEnd(): void {
     line.ascii("...");
   }
   store<u8>(line.base + line.length, 0x0a);
-  hostUartWrite(line.base, line.length + 1);
+  uart_write(line.base, line.length + 1);
 }
 
 /** Logs one line made of an ASCII literal. */

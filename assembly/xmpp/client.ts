@@ -1,0 +1,870 @@
+// The rabbit's XMPP client: the state machine of spec §4-§10. The VM's entry points (index.ts) land here; the
+// layers below do the work: transport.ts (addresses, TCP), framing.ts (bytes to stanzas), sasl.ts, register.ts,
+// session.ts, stanzas.ts, packet/packet.ts. This file decides the transitions.
+//
+// One received stanza's way: onTcpEvent → framing → received (log and dump; a ping is answered at once) → the input
+// queue → dispatch, which hands the first stanza the current state accepts to that state's handler.
+
+import { ADDRESS_COUNT, INPUT_QUEUE, IO_IN, JID, PASSWORD, RESOURCE_BOUND, RESOURCE_PREVIOUS, RESOURCE_WANTED, TREE_SLOTS } from "../memory-map";
+import { MODE_SLEEP, MODE_NONE, packetMode, packetReboot, PACKET_OK, runPacket } from "../packet/packet";
+import {
+  quirk,
+  QUIRK_CLOSE_REBOOTS,
+  QUIRK_FAILURE_REREGISTER,
+  QUIRK_MECH_BLIND,
+  QUIRK_NO_STARTTLS,
+  QUIRK_NO_STREAM_CLOSE,
+  QUIRK_REBIND_SAME_STREAM,
+  QUIRK_SASL_SILENT,
+  QUIRK_SESSION_ALWAYS,
+  QUIRK_SOURCES_ERROR_RECONNECT,
+  QUIRK_STREAM_ERROR_IGNORED,
+} from "../quirks";
+import { parseLocate, readMac, readPassword, readServerUrl, reportFailure, requestLocate } from "../rabbit/boot";
+import {
+  log,
+  REPORT_ERROR,
+  REPORT_ONLINE,
+  REPORT_REBOOT,
+  REPORT_RESOURCE,
+  REPORT_STATE,
+  REPORT_STATUS,
+  reportField,
+  reportText,
+} from "../rabbit/report";
+import * as rabbit from "../rabbit/state";
+import {
+  addressField,
+  connected,
+  dnsForSrv,
+  dnsRequest,
+  halted,
+  headerSent,
+  lastIoSeconds,
+  lastReadSeconds,
+  lastStepMs,
+  locateRequest,
+  locateSentAt,
+  nowMs,
+  nowRegister,
+  nowSeconds,
+  reconnectAt,
+  sessionOffered,
+  sessionOptional,
+  socket,
+  state,
+  status,
+  triesLeft,
+  watchdogAt,
+} from "../rabbit/state";
+import { bytesEqualAscii, indexOfByte } from "../util/bytes";
+import { fieldClear, fieldCopy, fieldEqualsAscii, fieldEqualsField, fieldLength, fieldSetAscii } from "../util/field";
+import { led_set, rand, reboot, srand, time_ms } from "../vm/host";
+import { dumpTree } from "../xml/dump";
+import { treeNode, treeSlot } from "../xml/tree";
+import { FRAME_BAD_XML, FRAME_CRASH, FRAME_HEADER, FRAME_NEED_MORE, FRAME_STANZA, FRAME_STREAM_END, FRAME_TOO_LARGE, framingError, framingFeed, framingNext, framingReset } from "./framing";
+import { begin, end, outboxClear, outboxToTx, txClear, txLength } from "./output";
+import { generatePassword, sendRegisterGet, sendRegisterSet, storePassword } from "./register";
+import { CHALLENGE_ANSWERED, CHALLENGE_BAD_RSPAUTH, CHALLENGE_RSPAUTH_OK, onChallenge, saslClear, sendAbort, sendAuth, successProves } from "./sasl";
+import { sendBind, sendKeepAlive, sendPresence, sendSession, sendSourcesQuery, sendStreamClose, sendStreamHeader, sendUnbind, takeJid } from "./session";
+import { attribute, attributeIs, child, childIn, inNamespace, isElement, isNamed, NS_BIND, NS_SASL, NS_SESSION, NS_STREAMS, NS_TLS, text, valueLength, valuePointer } from "./stanza";
+import { handleIq, handlePing, IQ_PACKET, isPing, messagePacket, queueButton, queueEars } from "./stanzas";
+import { addressesReset, closeSocket, CONNECT_FAILED, connectNext, flush, FLUSH_CLOSED, onDnsAnswer } from "./transport";
+
+// LEDs (spec §2): nose, left, middle, right, base.
+const LED_COUNT: i32 = 5;
+const GREEN: i32 = 0x00ff00;
+const RED: i32 = 0xff0000;
+const BLUE: i32 = 0x0000ff;
+const CONNECTED_COLOUR: i32 = 0x000000;
+
+const WATCHDOG_MS: i32 = 12000;
+
+/** Bumped whenever the connection is dropped or restarted: work on the old one stops. */
+let generation = 0;
+/** Whether the DIGEST-MD5 mechanism was offered (the RFC way checks it). */
+let digestOffered = false;
+
+// =====================================================================================================================
+// Boot
+
+export function rabbitBoot(): void {
+  readMac();
+  readServerUrl();
+  // The program seeds the VM generator from the boot clock (spec §2.1).
+  srand(time_ms());
+  fieldSetAscii(RESOURCE_WANTED, "boot");
+  setStatus(rabbit.STATUS_BOOTING);
+  locate();
+}
+
+function locate(): void {
+  rabbit.setLocate(requestLocate(), nowMs());
+}
+
+export function onHttpDone(request: i32, httpStatus: i32, length: i32): void {
+  if (halted || request != locateRequest) return;
+  rabbit.setLocate(-1, 0);
+  if (httpStatus != 200) {
+    log("call to locate.jsp failed, rebooting");
+    rebootNow("locate.jsp failed");
+    return;
+  }
+  if (!parseLocate(IO_IN, length)) {
+    log("locate.jsp: no xmpp_domain, no XMPP");
+    reportText(REPORT_ERROR, "locate.jsp gave no xmpp_domain");
+    return;
+  }
+  startSession();
+}
+
+/** Session start (spec §4): green LEDs, opening, password from flash, first connect. */
+function startSession(): void {
+  leds(GREEN);
+  readPassword();
+  addressesReset();
+  rabbit.setSessionStarted(true);
+  setStatus(rabbit.STATUS_OPENING);
+  setState(rabbit.STATE_LOGGING);
+  connectAttempt();
+}
+
+// =====================================================================================================================
+// Connecting
+
+function connectAttempt(): void {
+  led_set(2, BLUE);
+  const result = connectNext();
+  if (result == CONNECT_FAILED) {
+    log("no address to connect to");
+    disconnect();
+  }
+}
+
+export function onDnsDone(request: i32, count: i32, length: i32): void {
+  if (halted || request != dnsRequest) return;
+  const result = onDnsAnswer(dnsForSrv, count, length);
+  if (result == CONNECT_FAILED) disconnect();
+}
+
+export function onTcpEvent(handle: i32, event: i32, length: i32): void {
+  if (halted || handle != socket) return;
+  if (event == 0) {
+    if (!connected) {
+      // The first writable event: connected (spec §2).
+      rabbit.setConnected(true);
+      rabbit.setTriesLeft(3);
+      rabbit.touchIo(true);
+      rabbit.setHeaderSent(false);
+      rabbit.setStreamOpen(false);
+      framingReset();
+      txClear();
+    }
+    send();
+    return;
+  }
+  if (event == 1) {
+    rabbit.touchIo(true);
+    receive(IO_IN, length);
+    return;
+  }
+  socketClosed();
+}
+
+/** The server closed the connection, or connecting failed. */
+function socketClosed(): void {
+  if (quirk(QUIRK_CLOSE_REBOOTS)) {
+    rebootNow("connection closed");
+    return;
+  }
+  log("connection closed");
+  closeSocket();
+  if (status != rabbit.STATUS_CLOSED && status != rabbit.STATUS_REGISTRATION_ERROR) disconnect();
+}
+
+/** Pushes TX out; a connection that refuses it is gone (spec §4: send = nil). */
+function send(): void {
+  if (flush() == FLUSH_CLOSED) {
+    if (quirk(QUIRK_CLOSE_REBOOTS)) {
+      log("gate stream closed, rebooting");
+      rebootNow("gate stream closed");
+    } else {
+      log("gate stream closed");
+      closeSocket();
+      disconnect();
+    }
+  }
+}
+
+// =====================================================================================================================
+// Receiving
+
+/** Slots of the input queue in use, and the queue itself (slot numbers, oldest first). */
+let busySlots: u32 = 0;
+let queued = 0;
+
+function freeSlot(): i32 {
+  for (let i = 0; i < TREE_SLOTS; i++) {
+    if ((busySlots & (1 << i)) == 0) return i;
+  }
+  return -1;
+}
+
+function clearQueue(): void {
+  busySlots = 0;
+  queued = 0;
+}
+
+function receive(pointer: usize, length: i32): void {
+  const mine = generation;
+  framingFeed(pointer, length);
+  // Each pass takes one item from the framing, which ends with the chunk.
+  while (!halted && mine == generation) {
+    const slot = freeSlot();
+    if (slot < 0) {
+      overflow("input queue full");
+      return;
+    }
+    const result = framingNext(treeSlot(slot));
+    if (result == FRAME_NEED_MORE) break;
+    if (result == FRAME_HEADER) {
+      streamOpened();
+    } else if (result == FRAME_STANZA) {
+      received(slot);
+    } else if (result == FRAME_STREAM_END) {
+      streamEnded();
+      return;
+    } else if (result == FRAME_CRASH) {
+      log("XML attribute syntax the firmware cannot read, rebooting");
+      rebootNow("parser crash");
+      return;
+    } else if (result == FRAME_TOO_LARGE) {
+      overflow("stanza too large");
+      return;
+    } else if (result == FRAME_BAD_XML) {
+      badXml();
+      return;
+    }
+  }
+  send();
+}
+
+/** Every server header (spec §4): state ssLogging, queues cleared, ids from 1, platform addresses reset. */
+function streamOpened(): void {
+  rabbit.setStreamOpen(true);
+  setState(rabbit.STATE_LOGGING);
+  clearQueue();
+  rabbit.resetIds();
+  for (let i = 0; i < ADDRESS_COUNT; i++) fieldClear(addressField(i));
+}
+
+/** A stanza arrived (spec §4.1): logged with its dump; a ping is answered at once; the rest goes to the queue. */
+function received(slot: i32): void {
+  const tree = treeSlot(slot);
+  log("Receive : ");
+  dumpTree(tree);
+  if (isElement(tree, 0, "stream:error", NS_STREAMS)) {
+    log("Erreur dans le flux!");
+    reportText(REPORT_ERROR, "stream error from the server");
+    if (!quirk(QUIRK_STREAM_ERROR_IGNORED)) {
+      closeSocket();
+      disconnect();
+    }
+    return;
+  }
+  if (isPing(tree)) {
+    handlePing(tree);
+    return;
+  }
+  store<i32>(INPUT_QUEUE + (<usize>queued << 2), slot);
+  queued++;
+  busySlots |= 1 << slot;
+  dispatch();
+}
+
+/** Consumes queued stanzas: all of them in ssFree, else the first one the state accepts. */
+function dispatch(): void {
+  const mine = generation;
+  if (state != rabbit.STATE_FREE) {
+    for (let i = 0; i < queued; i++) {
+      const slot = load<i32>(INPUT_QUEUE + (<usize>i << 2));
+      if (!accepts(treeSlot(slot))) continue;
+      unqueue(i);
+      handle(treeSlot(slot));
+      break;
+    }
+  }
+  // In ssFree the queue is drained (also what the handled stanza left behind when it led here).
+  while (!halted && mine == generation && state == rabbit.STATE_FREE && queued > 0) {
+    const slot = load<i32>(INPUT_QUEUE);
+    unqueue(0);
+    handleFree(treeSlot(slot));
+  }
+  if (!halted && mine == generation && state == rabbit.STATE_FREE) free();
+}
+
+function unqueue(index: i32): void {
+  const slot = load<i32>(INPUT_QUEUE + (<usize>index << 2));
+  busySlots &= ~(1 << slot);
+  memory.copy(INPUT_QUEUE + (<usize>index << 2), INPUT_QUEUE + (<usize>(index + 1) << 2), <usize>((queued - index - 1) << 2));
+  queued--;
+}
+
+/** Whether the current state takes this stanza now (others stay queued, in order). */
+function accepts(tree: usize): bool {
+  switch (state) {
+    case rabbit.STATE_LOGGING:
+      return isElement(tree, 0, "stream:features", NS_STREAMS) || isElement(tree, 0, "challenge", NS_SASL)
+        || isElement(tree, 0, "success", NS_SASL) || isElement(tree, 0, "failure", NS_SASL);
+    case rabbit.STATE_REGISTER1:
+    case rabbit.STATE_REGISTER2:
+    case rabbit.STATE_UNBIND:
+      return isNamed(tree, 0, "iq") && (attributeIs(tree, 0, "type", "result") || attributeIs(tree, 0, "type", "error"));
+    case rabbit.STATE_BIND: {
+      if (!isNamed(tree, 0, "iq")) return false;
+      if (attributeIs(tree, 0, "type", "error")) return true;
+      const bind = childIn(tree, 0, "bind", NS_BIND);
+      return attributeIs(tree, 0, "type", "result") && bind >= 0 && child(tree, bind, "jid") >= 0;
+    }
+    case rabbit.STATE_START_SESSION:
+      return isNamed(tree, 0, "iq") && attributeIs(tree, 0, "type", "result");
+    case rabbit.STATE_GET_SOURCE:
+      return isNamed(tree, 0, "iq") && (attributeIs(tree, 0, "type", "result") || attributeIs(tree, 0, "type", "error"))
+        && fromPlatformSources(tree);
+    case rabbit.STATE_PRESENCE:
+      return isNamed(tree, 0, "presence");
+  }
+  return true;
+}
+
+/** The sources answer's sender (spec §8.2): node net.violet.platform, or domain xmpp.objects.violet.net. */
+function fromPlatformSources(tree: usize): bool {
+  if (!attribute(tree, 0, "from")) return false;
+  const at = indexOfByte(valuePointer, valueLength, 0x40);
+  if (at < 0) return false;
+  if (bytesEqualAscii(valuePointer, at, "net.violet.platform")) return true;
+  const slash = indexOfByte(valuePointer, valueLength, 0x2f, at + 1);
+  const domainEnd = slash < 0 ? valueLength : slash;
+  return bytesEqualAscii(valuePointer + <usize>(at + 1), domainEnd - at - 1, "xmpp.objects.violet.net");
+}
+
+function handle(tree: usize): void {
+  switch (state) {
+    case rabbit.STATE_LOGGING:
+      if (isNamed(tree, 0, "stream:features")) onFeatures(tree);
+      else if (isNamed(tree, 0, "challenge")) onSaslChallenge(tree);
+      else if (isNamed(tree, 0, "success")) onSaslSuccess(tree);
+      else onSaslFailure();
+      break;
+    case rabbit.STATE_REGISTER1:
+      onRegisterForm(tree);
+      break;
+    case rabbit.STATE_REGISTER2:
+      onRegisterResult(tree);
+      break;
+    case rabbit.STATE_BIND:
+      onBindResult(tree);
+      break;
+    case rabbit.STATE_START_SESSION:
+      sessionOpened();
+      break;
+    case rabbit.STATE_GET_SOURCE:
+      onSources(tree);
+      break;
+    case rabbit.STATE_PRESENCE:
+      onPresence();
+      break;
+    case rabbit.STATE_UNBIND:
+      fieldClear(RESOURCE_PREVIOUS);
+      setState(rabbit.STATE_FREE);
+      break;
+  }
+}
+
+// =====================================================================================================================
+// Stream features, SASL (spec §5, §7)
+
+function onFeatures(tree: usize): void {
+  log("Receive stream:features");
+  const mechanisms = child(tree, 0, "mechanisms");
+  if (mechanisms >= 0) {
+    log("Receive mechanisms");
+    if (!inNamespace(tree, mechanisms, NS_SASL)) {
+      log("No SASL!");
+      return;
+    }
+    digestOffered = offers(tree, mechanisms, "DIGEST-MD5");
+    if (!quirk(QUIRK_NO_STARTTLS)) {
+      const tls = childIn(tree, 0, "starttls", NS_TLS);
+      if (tls >= 0 && child(tree, tls, "required") >= 0) {
+        log("The server requires STARTTLS, which this host does not offer");
+        reportText(REPORT_ERROR, "STARTTLS required by the server");
+        disconnect();
+        return;
+      }
+    }
+    if (nowRegister || fieldLength(PASSWORD) == 0) {
+      log("No password (or not good) : start register");
+      setState(rabbit.STATE_REGISTER1);
+      sendRegisterGet();
+      return;
+    }
+    log("Start login");
+    login();
+    return;
+  }
+  if (childIn(tree, 0, "bind", NS_BIND) >= 0) {
+    // Post-auth features (spec §8.1).
+    rabbit.setNowRegister(false);
+    fieldClear(RESOURCE_PREVIOUS);
+    const session = childIn(tree, 0, "session", NS_SESSION);
+    rabbit.setSessionOffer(session >= 0, session >= 0 && child(tree, session, "optional") >= 0);
+    setState(rabbit.STATE_BIND);
+    // The firmware binds "boot" on every new stream; the RFC way binds the resource it wants (one per stream).
+    if (quirk(QUIRK_REBIND_SAME_STREAM)) fieldSetAscii(RESOURCE_WANTED, "boot");
+    sendBind(RESOURCE_WANTED);
+    return;
+  }
+  setState(rabbit.STATE_FREE);
+}
+
+/** The mechanism list names `mechanism`. */
+function offers(tree: usize, mechanisms: i32, mechanism: string): bool {
+  const end = <i32>treeNode(tree, mechanisms).end;
+  for (let i = mechanisms + 1; i < end; i++) {
+    if (isNamed(tree, i, "mechanism") && text(tree, i) && bytesEqualAscii(valuePointer, valueLength, mechanism)) return true;
+  }
+  return false;
+}
+
+/** Starts SASL: status sLogging (12 s watchdog), <auth mechanism='DIGEST-MD5'/> (mech-blind: whatever is offered). */
+function login(): void {
+  if (!quirk(QUIRK_MECH_BLIND) && !digestOffered) {
+    log("No SASL mechanism this rabbit can use is offered");
+    reportText(REPORT_ERROR, "no usable SASL mechanism offered");
+    disconnect();
+    return;
+  }
+  setStatus(rabbit.STATUS_LOGGING);
+  sendAuth();
+}
+
+function onSaslChallenge(tree: usize): void {
+  log("State Logging");
+  log("rcv challenge:");
+  const result = onChallenge(tree, 0);
+  if (result == CHALLENGE_ANSWERED) {
+    log("snd response");
+    return;
+  }
+  if (result == CHALLENGE_RSPAUTH_OK) return;
+  if (result == CHALLENGE_BAD_RSPAUTH) log("BAD rspauth");
+  else log("bad challenge");
+  // The firmware sends nothing and lets the watchdog act (sasl-silent); the RFC way aborts.
+  if (!quirk(QUIRK_SASL_SILENT)) sendAbort();
+}
+
+/** SASL success (spec §7.4): the stream restarts on the same connection. */
+function onSaslSuccess(tree: usize): void {
+  if (!quirk(QUIRK_SASL_SILENT) && !successProves(tree, 0)) {
+    log("BAD rspauth");
+    reportText(REPORT_ERROR, "wrong rspauth in success");
+    closeStream();
+    disconnect();
+    return;
+  }
+  log("rcv success, snd reopen stream");
+  setStatus(rabbit.STATUS_LOGGED_IN);
+  restartStream();
+  sendStreamHeader();
+  rabbit.setHeaderSent(true);
+}
+
+/** Any SASL failure (spec §7.5): report it, forget the exchange, re-register next time, disconnect. */
+function onSaslFailure(): void {
+  log("Failure to login. Warn server and re-register");
+  reportFailure("FailureLogin");
+  saslClear();
+  if (quirk(QUIRK_FAILURE_REREGISTER)) rabbit.setNowRegister(true);
+  disconnect();
+}
+
+// =====================================================================================================================
+// Registration (spec §6)
+
+function onRegisterForm(tree: usize): void {
+  if (attributeIs(tree, 0, "type", "error")) {
+    log("Error registering phase1");
+    reportFailure("FailureRegister1");
+    registrationError();
+    return;
+  }
+  log("State : Register // Step 1");
+  generatePassword();
+  log("Go to state : Register // Step 2 -- start register");
+  setState(rabbit.STATE_REGISTER2);
+  sendRegisterSet();
+}
+
+function onRegisterResult(tree: usize): void {
+  if (attributeIs(tree, 0, "type", "error")) {
+    log("error registering phase2");
+    reportFailure("FailureRegister2");
+    registrationError();
+    return;
+  }
+  log("State : Register // Step 2");
+  log("Register succeeded");
+  storePassword();
+  log("snd start login");
+  setState(rabbit.STATE_LOGGING);
+  login();
+}
+
+/** Terminal until reboot: red LEDs, no watchdog, no reconnect (spec §6.1). */
+function registrationError(): void {
+  setStatus(rabbit.STATUS_REGISTRATION_ERROR);
+  setState(rabbit.STATE_FREE);
+  leds(RED);
+}
+
+// =====================================================================================================================
+// Bind, session, sources, presence (spec §8)
+
+function onBindResult(tree: usize): void {
+  if (attributeIs(tree, 0, "type", "error")) {
+    // The firmware goes free, and from there binds again at once; the RFC way gives the stream up.
+    if (quirk(QUIRK_REBIND_SAME_STREAM)) {
+      setState(rabbit.STATE_FREE);
+    } else {
+      log("bind refused");
+      closeStream();
+      disconnect();
+    }
+    return;
+  }
+  const jid = child(tree, childIn(tree, 0, "bind", NS_BIND), "jid");
+  if (!text(tree, jid) || !takeJid(valuePointer, valueLength)) {
+    log("bind: unusable jid");
+    closeStream();
+    disconnect();
+    return;
+  }
+  setState(rabbit.STATE_START_SESSION);
+  // The firmware always asks for a session; the RFC way only when the server offers one it requires.
+  if (quirk(QUIRK_SESSION_ALWAYS) || (sessionOffered && !sessionOptional)) {
+    sendSession();
+  } else {
+    sessionOpened();
+  }
+}
+
+/** The session is open (spec §8.2): status sOpened, watchdog off; then sources (as "boot") or presence. */
+function sessionOpened(): void {
+  setStatus(rabbit.STATUS_OPENED);
+  leds(CONNECTED_COLOUR);
+  log("Session opened!");
+  if (fieldEqualsAscii(RESOURCE_BOUND, "boot")) {
+    setState(rabbit.STATE_GET_SOURCE);
+    sendSourcesQuery();
+    return;
+  }
+  setState(rabbit.STATE_PRESENCE);
+  sendPresence();
+  reportField(REPORT_ONLINE, JID);
+}
+
+/** The platform's answer to the sources query (spec §8.2). */
+function onSources(tree: usize): void {
+  if (attributeIs(tree, 0, "type", "error")) {
+    if (quirk(QUIRK_SOURCES_ERROR_RECONNECT)) {
+      disconnect();
+      return;
+    }
+    // No platform: go on as if woken.
+    want("idle");
+    setState(rabbit.STATE_FREE);
+    return;
+  }
+  let mode = MODE_NONE;
+  const query = child(tree, 0, "query");
+  const packet = query >= 0 ? childIn(tree, query, "packet", "violet:packet") : -1;
+  if (attribute(tree, 0, "to") && packet >= 0 && text(tree, packet)) {
+    if (runPacket(valuePointer, valueLength) == PACKET_OK) {
+      if (packetReboot) {
+        rebootNow("reboot frame");
+        return;
+      }
+      mode = packetMode;
+    }
+  }
+  // A wake, or a packet without a sleep frame, leads to idle.
+  want(mode == MODE_SLEEP ? "asleep" : "idle");
+  setState(rabbit.STATE_FREE);
+}
+
+/** The first presence after a rebind: the old resource is unbound (spec §8.3). */
+function onPresence(): void {
+  if (quirk(QUIRK_REBIND_SAME_STREAM) && fieldLength(RESOURCE_PREVIOUS) > 0) {
+    setState(rabbit.STATE_UNBIND);
+    sendUnbind();
+    return;
+  }
+  setState(rabbit.STATE_FREE);
+}
+
+function want(resource: string): void {
+  if (fieldEqualsAscii(RESOURCE_WANTED, resource)) return;
+  fieldSetAscii(RESOURCE_WANTED, resource);
+  reportField(REPORT_RESOURCE, RESOURCE_WANTED);
+}
+
+/** Back in ssFree: a different resource is wanted → bind it; else the held events go out (spec §4.1, §8.3). */
+function free(): void {
+  if (status != rabbit.STATUS_OPENED || fieldEqualsField(RESOURCE_WANTED, RESOURCE_BOUND)) {
+    if (status == rabbit.STATUS_OPENED && outboxToTx()) send();
+    return;
+  }
+  if (quirk(QUIRK_REBIND_SAME_STREAM)) {
+    fieldCopy(RESOURCE_PREVIOUS, RESOURCE_BOUND);
+    setState(rabbit.STATE_BIND);
+    sendBind(RESOURCE_WANTED);
+    return;
+  }
+  // One resource per stream: close this one and connect again at once (no delay, no re-registration).
+  closeStream();
+  reconnect();
+}
+
+/** A stanza in ssFree (spec §9). */
+function handleFree(tree: usize): void {
+  if (isNamed(tree, 0, "message")) {
+    if (messagePacket(tree)) runPacketText();
+    return;
+  }
+  if (isNamed(tree, 0, "iq")) {
+    if (handleIq(tree) == IQ_PACKET) runPacketText();
+    return;
+  }
+  // Presence and anything else: logged (dumped) only.
+}
+
+function runPacketText(): void {
+  if (runPacket(valuePointer, valueLength) != PACKET_OK) return;
+  if (packetReboot) {
+    rebootNow("reboot frame");
+    return;
+  }
+  if (packetMode != MODE_NONE) want(packetMode == MODE_SLEEP ? "asleep" : "idle");
+}
+
+// =====================================================================================================================
+// Events from the rabbit's body
+
+export function onButton(clicks: i32): void {
+  if (halted) return;
+  queueButton(clicks);
+  if (state == rabbit.STATE_FREE) free();
+}
+
+export function onEars(left: i32, right: i32): void {
+  if (halted) return;
+  queueEars(left, right);
+  if (state == rabbit.STATE_FREE) free();
+}
+
+// =====================================================================================================================
+// Faults, disconnect, reconnect, reboot (spec §10)
+
+/** A stanza or queue larger than the arena allows: the firmware ran out of memory; the RFC way says why and goes. */
+function overflow(what: string): void {
+  log(what);
+  reportText(REPORT_ERROR, what);
+  if (quirk(QUIRK_CLOSE_REBOOTS)) {
+    rebootNow("out of memory");
+    return;
+  }
+  streamError("policy-violation");
+}
+
+function badXml(): void {
+  const code = framingError;
+  log("XML not well-formed");
+  reportText(REPORT_ERROR, "XML not well-formed");
+  // Restricted XML (DOCTYPE, comments, PIs, other entities) has its own condition (RFC 6120 §4.9.3.18).
+  streamError(code >= -10 && code <= -6 ? "restricted-xml" : code >= -18 && code <= -13 ? "policy-violation" : "not-well-formed");
+}
+
+function streamError(condition: string): void {
+  const writer = begin();
+  writer.ascii("<stream:error><");
+  writer.ascii(condition);
+  writer.ascii(" xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>");
+  end();
+  send();
+  closeSocket();
+  disconnect();
+}
+
+/** The server ended the stream. */
+function streamEnded(): void {
+  if (quirk(QUIRK_CLOSE_REBOOTS)) {
+    rebootNow("stream closed by the server");
+    return;
+  }
+  log("stream closed by the server");
+  closeStream();
+  disconnect();
+}
+
+/** Closes the stream politely unless the firmware's habit is to just drop the socket (no-stream-close). */
+function closeStream(): void {
+  if (!quirk(QUIRK_NO_STREAM_CLOSE) && connected) {
+    sendStreamClose();
+    send();
+  }
+  closeSocket();
+}
+
+/**
+ * Disconnect (spec §10): everything stops, status sClosed; the rabbit reconnects once time_ms reaches now + 5000 +
+ * 1000 * random(30). The firmware leaves the old socket open until then.
+ */
+function disconnect(): void {
+  generation++;
+  clearQueue();
+  txClear();
+  setStatus(rabbit.STATUS_CLOSED);
+  rabbit.setWatchdogAt(-1);
+  rabbit.setDnsRequest(-1, false);
+  if (!quirk(QUIRK_NO_STREAM_CLOSE)) closeSocket();
+  rabbit.setReconnectAt(nowMs() + 5000 + 1000 * randomUpTo(30));
+}
+
+/** random(n) = ((rand() & 255) * n) >> 8 (spec §2.1). */
+function randomUpTo(n: i32): i32 {
+  return ((rand() & 255) * n) >> 8;
+}
+
+/** Reconnect (spec §10): opening, nonce and algorithm cleared, state ssLogging, one try less, next address. */
+function reconnect(): void {
+  generation++;
+  clearQueue();
+  txClear();
+  rabbit.setReconnectAt(-1);
+  setStatus(rabbit.STATUS_OPENING);
+  saslClear();
+  setState(rabbit.STATE_LOGGING);
+  rabbit.setTriesLeft(triesLeft - 1);
+  closeSocket();
+  connectAttempt();
+}
+
+/** After SASL success: a new stream on the same connection. */
+function restartStream(): void {
+  generation++;
+  clearQueue();
+  rabbit.setStreamOpen(false);
+  framingReset();
+}
+
+function rebootNow(reason: string): void {
+  reportText(REPORT_REBOOT, reason);
+  rabbit.setHalted();
+  closeSocket();
+  reboot();
+}
+
+// =====================================================================================================================
+// The main loop
+
+/** The 20 Hz tick; the state machine's timers run at most every 100 ms (spec §2, §10). */
+export function rabbitTick(): void {
+  if (halted) return;
+  const now = nowMs();
+  if (locateRequest >= 0 && now - locateSentAt >= 10000) {
+    // No progress for 10 s: ask again (spec §3).
+    locate();
+  }
+  if (status == rabbit.STATUS_REGISTRATION_ERROR) leds(RED);
+  if (now - lastStepMs < 100) return;
+  rabbit.setLastStepMs(now);
+  step(now);
+}
+
+function step(now: i32): void {
+  const seconds = nowSeconds();
+  if (status == rabbit.STATUS_CLOSED) {
+    if (reconnectAt >= 0 && now >= reconnectAt) reconnect();
+    return;
+  }
+  if (status == rabbit.STATUS_BOOTING || status == rabbit.STATUS_REGISTRATION_ERROR) return;
+  if (socket >= 0 && !connected) {
+    // Still opening: the gate is given up after more than 2 s (spec §4).
+    if (seconds - lastIoSeconds > 2) connectTimeout();
+    return;
+  }
+  if (connected && !headerSent) {
+    // The header waits until the seconds clock is more than 2 past the last I/O (spec §4).
+    if (seconds - lastIoSeconds > 2) {
+      sendStreamHeader();
+      rabbit.setHeaderSent(true);
+      send();
+    }
+    return;
+  }
+  if (watchdogAt >= 0 && now >= watchdogAt) {
+    log("login watchdog");
+    closeStream();
+    disconnect();
+    return;
+  }
+  if (status == rabbit.STATUS_OPENED) {
+    if (seconds - lastReadSeconds > 60) {
+      log("read timeout");
+      closeStream();
+      disconnect();
+      return;
+    }
+    if (seconds - lastIoSeconds > 8 && txLength == 0) sendKeepAlive();
+  }
+  if (txLength > 0) send();
+}
+
+function connectTimeout(): void {
+  rabbit.setTriesLeft(triesLeft - 1);
+  closeSocket();
+  if (triesLeft <= 0) {
+    // The firmware would fall back to BOSH here, which this rabbit does not have.
+    log("gate: no answer, and no BOSH fallback");
+    disconnect();
+    return;
+  }
+  connectAttempt();
+}
+
+// =====================================================================================================================
+// Status, state, LEDs
+
+function setStatus(value: i32): void {
+  if (value == rabbit.STATUS_LOGGING || value == rabbit.STATUS_LOGGED_IN) rabbit.setWatchdogAt(nowMs() + WATCHDOG_MS);
+  else rabbit.setWatchdogAt(-1);
+  if (value == status) return;
+  rabbit.setStatus(value);
+  reportText(REPORT_STATUS, STATUS_NAMES[value]);
+}
+
+function setState(value: i32): void {
+  if (value == state) return;
+  rabbit.setState(value);
+  reportText(REPORT_STATE, STATE_NAMES[value]);
+}
+
+const STATUS_NAMES: StaticArray<string> = ["booting", "opening", "logging", "loggedin", "opened", "closed", "registration-error"];
+const STATE_NAMES: StaticArray<string> = [
+  "ssLogging", "ssRegister1", "ssRegister2", "ssBind", "ssStartSession", "ssGetSource", "ssPresence", "ssUnBind", "ssFree",
+];
+
+function leds(rgb: i32): void {
+  for (let i = 0; i < LED_COUNT; i++) led_set(i, rgb);
+}

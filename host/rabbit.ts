@@ -1,0 +1,315 @@
+// A virtual rabbit: one module instance and the VM services around it (vm/). The host calls the module's entry
+// points (boot, tick, the TCP/HTTP/DNS callbacks) from the scheduler's loop only, never from inside an import, as
+// the bytecode VM did; a reboot replaces the instance and keeps the flash.
+
+import { compileModule, coreImports, type CoreExports, type CoreServices, type Variant } from "./core.js";
+import { profileQuirks, quirkIndex, type Profile, type QuirkSettings } from "./quirks.js";
+import type { Resolver } from "./vm/dns.js";
+import type { Flash } from "./vm/flash.js";
+import type { HttpClient } from "./vm/http.js";
+import type { Connection, Network } from "./vm/network.js";
+import { SecureRandom, VmRandom } from "./vm/random.js";
+import type { Scheduler, Timer } from "./vm/scheduler.js";
+
+/** vm.report kinds (assembly/rabbit/report.ts). */
+export const REPORT_KINDS: Record<number, string> = {
+  1: "status",
+  2: "state",
+  3: "online",
+  4: "frame",
+  5: "packet-error",
+  6: "error",
+  7: "reboot",
+  8: "resource",
+};
+
+export const STATUS_NAMES = ["booting", "opening", "logging", "loggedin", "opened", "closed", "registration-error"];
+export const STATE_NAMES = ["ssLogging", "ssRegister1", "ssRegister2", "ssBind", "ssStartSession", "ssGetSource", "ssPresence", "ssUnBind", "ssFree"];
+
+/** What a rabbit does, for whoever watches it (the CLI, the replay, the tests). */
+export interface RabbitListener {
+  /** A UART line, without its "\n". */
+  uart?(line: string): void;
+  report?(kind: string, payload: Uint8Array): void;
+  led?(index: number, rgb: number): void;
+  /** Connection events: opened (to address:port), bytes sent (taken by the connection) and received, closed. */
+  connecting?(handle: number, address: string, port: number): void;
+  sent?(handle: number, bytes: Uint8Array): void;
+  received?(handle: number, bytes: Uint8Array): void;
+  closed?(handle: number, by: "rabbit" | "peer"): void;
+  http?(url: string, wantBody: boolean): void;
+  dns?(type: "A" | "SRV", name: string): void;
+  flashWritten?(offset: number, bytes: Uint8Array): void;
+  booted?(count: number): void;
+  rebooting?(): void;
+}
+
+export interface RabbitOptions {
+  /** 6 bytes, or "f8:1e:df:ee:27:c1", or "f81edfee27c1". */
+  mac: string | Uint8Array;
+  profile?: Profile;
+  /** Single quirks on top of the profile. */
+  quirks?: QuirkSettings;
+  flash: Flash;
+  scheduler: Scheduler;
+  network: Network;
+  http: HttpClient;
+  resolver: Resolver;
+  random?: VmRandom;
+  secure?: SecureRandom;
+  variant?: Variant;
+  listener?: RabbitListener;
+  /** The main loop's period (20 Hz). */
+  tickMs?: number;
+  /** How long a reboot takes before the fresh instance boots. */
+  rebootDelayMs?: number;
+}
+
+export function parseMac(mac: string | Uint8Array): Uint8Array {
+  if (mac instanceof Uint8Array) {
+    if (mac.length !== 6) throw new Error("a MAC address has 6 bytes");
+    return mac;
+  }
+  const hex = mac.replace(/[:-]/g, "").toLowerCase();
+  if (!/^[0-9a-f]{12}$/.test(hex)) throw new Error(`not a MAC address: ${mac}`);
+  return Uint8Array.from(Buffer.from(hex, "hex"));
+}
+
+export class Rabbit {
+  readonly mac: Uint8Array;
+  readonly options: RabbitOptions;
+  private readonly random: VmRandom;
+  private readonly secure: SecureRandom;
+  private exports!: CoreExports;
+  private memory!: Uint8Array;
+  private bootTime = 0;
+  private instanceNumber = 0;
+  private tickTimer: Timer | undefined;
+  private inside = false;
+  private rebootPending = false;
+  private stopped = false;
+  private uartLine = "";
+  private nextHandle = 1;
+  private nextRequest = 1;
+  private readonly connections = new Map<number, { connection: Connection; instance: number }>();
+
+  constructor(options: RabbitOptions) {
+    this.options = options;
+    this.mac = parseMac(options.mac);
+    this.random = options.random ?? new VmRandom();
+    this.secure = options.secure ?? new SecureRandom();
+  }
+
+  /** Boots (the first instance). */
+  start(): void {
+    this.stopped = false;
+    this.boot();
+  }
+
+  /** Stops: closes the connections, cancels the main loop. The flash is left as it is (always whole). */
+  stop(): void {
+    this.stopped = true;
+    if (this.tickTimer) this.options.scheduler.cancel(this.tickTimer);
+    for (const { connection } of this.connections.values()) connection.close();
+    this.connections.clear();
+  }
+
+  /** Boots so far (1 after start, one more per reboot). */
+  get boots(): number {
+    return this.instanceNumber;
+  }
+
+  /** The module's status and state, by name. */
+  get status(): string {
+    return STATUS_NAMES[this.exports.rabbit_status()] ?? "?";
+  }
+
+  get state(): string {
+    return STATE_NAMES[this.exports.rabbit_state()] ?? "?";
+  }
+
+  button(clicks: 1 | 2): void {
+    this.call(() => this.exports.button(clicks));
+  }
+
+  ears(left: number, right: number): void {
+    this.call(() => this.exports.ears(left, right));
+  }
+
+  /** Milliseconds since the current instance booted (the rabbit's time_ms). */
+  timeMs(): number {
+    return (this.options.scheduler.now() - this.bootTime) & 0x7fffffff;
+  }
+
+  private boot(): void {
+    const instance = ++this.instanceNumber;
+    this.bootTime = this.options.scheduler.now();
+    this.random.booted();
+    this.uartLine = "";
+    let webAssemblyInstance: WebAssembly.Instance | undefined;
+    const imports = coreImports(this.services(instance), () => (webAssemblyInstance!.exports as unknown as CoreExports).memory);
+    webAssemblyInstance = new WebAssembly.Instance(compileModule(this.options.variant ?? "release"), imports);
+    this.exports = webAssemblyInstance.exports as unknown as CoreExports;
+    this.memory = new Uint8Array(this.exports.memory.buffer);
+    this.applyQuirks();
+    this.options.listener?.booted?.(instance);
+    this.call(() => this.exports.boot());
+    this.scheduleTick(instance);
+  }
+
+  private applyQuirks(): void {
+    const settings = { ...profileQuirks(this.options.profile ?? "firmware"), ...(this.options.quirks ?? {}) };
+    for (const [name, on] of Object.entries(settings)) this.exports.quirk_set(quirkIndex(name), on ? 1 : 0);
+  }
+
+  private scheduleTick(instance: number): void {
+    this.tickTimer = this.options.scheduler.after(this.options.tickMs ?? 50, () => {
+      if (this.stopped || instance !== this.instanceNumber) return;
+      this.call(() => this.exports.tick());
+      if (instance === this.instanceNumber && !this.stopped) this.scheduleTick(instance);
+    });
+  }
+
+  /** Every entry into the module goes through here: never nested, and a reboot asked for inside is done after. */
+  private call(enter: () => void): void {
+    if (this.stopped) return;
+    if (this.inside) throw new Error("the module was entered from inside one of its own imports");
+    this.inside = true;
+    try {
+      enter();
+    } finally {
+      this.inside = false;
+    }
+    if (this.rebootPending) {
+      this.rebootPending = false;
+      this.doReboot();
+    }
+  }
+
+  private doReboot(): void {
+    this.options.listener?.rebooting?.();
+    if (this.tickTimer) this.options.scheduler.cancel(this.tickTimer);
+    for (const { connection } of this.connections.values()) connection.close();
+    this.connections.clear();
+    const instance = this.instanceNumber;
+    this.options.scheduler.after(this.options.rebootDelayMs ?? 5000, () => {
+      if (!this.stopped && instance === this.instanceNumber) this.boot();
+    });
+  }
+
+  /** Copies bytes into IO_IN and calls `deliver(length)` per piece that fits. */
+  private deliverBytes(bytes: Uint8Array, deliver: (length: number) => void): void {
+    const input = this.exports.IO_IN.value as number;
+    const capacity = this.exports.IO_IN_CAPACITY.value as number;
+    for (let at = 0; at < bytes.length || at === 0; at += capacity) {
+      const piece = bytes.subarray(at, at + capacity);
+      this.memory.set(piece, input);
+      deliver(piece.length);
+      if (bytes.length === 0) break;
+    }
+  }
+
+  private services(instance: number): CoreServices {
+    const o = this.options;
+    const listener = o.listener;
+    const current = () => instance === this.instanceNumber && !this.stopped;
+    return {
+      uartWrite: (bytes) => {
+        this.uartLine += Buffer.from(bytes).toString("latin1");
+        let newline: number;
+        while ((newline = this.uartLine.indexOf("\n")) >= 0) {
+          listener?.uart?.(this.uartLine.slice(0, newline));
+          this.uartLine = this.uartLine.slice(newline + 1);
+        }
+      },
+      timeMs: () => this.timeMs(),
+      rand: () => this.random.rand(),
+      srand: (seed) => this.random.srand(seed),
+      randomBytes: (length) => this.secure.bytes(length),
+      macAddress: () => this.mac,
+      flashRead: (offset, length) => o.flash.read(offset, length),
+      flashWrite: (offset, bytes) => {
+        o.flash.write(offset, bytes);
+        listener?.flashWritten?.(offset, bytes);
+      },
+      tcpOpen: (address, port) => {
+        const handle = this.nextHandle++;
+        listener?.connecting?.(handle, address, port);
+        const connection = o.network.open(address, port, {
+          writable: () => {
+            if (current() && this.connections.has(handle)) this.call(() => this.exports.tcp_event(handle, 0, 0));
+          },
+          data: (bytes) => {
+            if (!current() || !this.connections.has(handle)) return;
+            listener?.received?.(handle, bytes);
+            this.deliverBytes(bytes, (length) => this.call(() => this.exports.tcp_event(handle, 1, length)));
+          },
+          closed: () => {
+            if (!current() || !this.connections.has(handle)) return;
+            this.connections.delete(handle);
+            listener?.closed?.(handle, "peer");
+            this.call(() => this.exports.tcp_event(handle, -1, 0));
+          },
+        });
+        this.connections.set(handle, { connection, instance });
+        return handle;
+      },
+      tcpSend: (handle, bytes) => {
+        const entry = this.connections.get(handle);
+        if (!entry) return -1;
+        const taken = entry.connection.send(bytes);
+        if (taken > 0) listener?.sent?.(handle, bytes.subarray(0, taken));
+        return taken;
+      },
+      tcpClose: (handle) => {
+        const entry = this.connections.get(handle);
+        if (!entry) return;
+        this.connections.delete(handle);
+        entry.connection.close();
+        listener?.closed?.(handle, "rabbit");
+      },
+      httpGet: (url, wantBody) => {
+        const request = this.nextRequest++;
+        listener?.http?.(url, wantBody);
+        o.http.get(url, (answer) => {
+          if (!wantBody || !current()) return;
+          this.deliverBytes(answer.body.subarray(0, this.exports.IO_IN_CAPACITY.value as number), (length) =>
+            this.call(() => this.exports.http_done(request, answer.status, length)));
+        });
+        return request;
+      },
+      dnsQuery: (type, name) => {
+        const request = this.nextRequest++;
+        if (type === 33) {
+          listener?.dns?.("SRV", name);
+          o.resolver.srv(name, (records) => {
+            if (!current()) return;
+            const encoded = Buffer.concat(records.map((r) => {
+              const target = Buffer.from(r.target, "latin1").subarray(0, 255);
+              const head = Buffer.alloc(7);
+              head.writeUInt16LE(r.port, 0);
+              head.writeUInt16LE(r.priority, 2);
+              head.writeUInt16LE(r.weight, 4);
+              head.writeUInt8(target.length, 6);
+              return Buffer.concat([head, target]);
+            }));
+            this.deliverBytes(encoded, (length) => this.call(() => this.exports.dns_done(request, records.length, length)));
+          });
+        } else {
+          listener?.dns?.("A", name);
+          o.resolver.a(name, (address) => {
+            if (!current()) return;
+            const encoded = Buffer.from(address ?? "", "latin1");
+            this.deliverBytes(encoded, (length) => this.call(() => this.exports.dns_done(request, address ? 1 : -1, length)));
+          });
+        }
+        return request;
+      },
+      ledSet: (index, rgb) => listener?.led?.(index, rgb),
+      reboot: () => {
+        this.rebootPending = true;
+      },
+      report: (kind, payload) => listener?.report?.(REPORT_KINDS[kind] ?? `report-${kind}`, payload),
+    };
+  }
+}
