@@ -687,12 +687,26 @@ function overflow(what: string): void {
   streamError("policy-violation");
 }
 
+/** The tokenizer refused the stream (standard framing): the condition follows the error's kind (RFC 6120 §4.9.3). */
 function badXml(): void {
   const code = framingError;
-  log("XML not well-formed");
-  reportText(REPORT_ERROR, "XML not well-formed");
-  // Restricted XML (DOCTYPE, comments, PIs, other entities) has its own condition (RFC 6120 §4.9.3.18).
-  streamError(code >= -10 && code <= -6 ? "restricted-xml" : code >= -18 && code <= -13 ? "policy-violation" : "not-well-formed");
+  if (code >= -10 && code <= -6) {
+    // DOCTYPE, comments, processing instructions, entities other than the five (RFC 6120 §11.1).
+    complain("restricted XML");
+    streamError("restricted-xml");
+  } else if (code >= -18 && code <= -13) {
+    // One of the tokenizer's bounds (depth, name, attributes, value, text, tag).
+    complain("stanza too large");
+    streamError("policy-violation");
+  } else {
+    complain("XML not well-formed");
+    streamError("not-well-formed");
+  }
+}
+
+function complain(what: string): void {
+  log(what);
+  reportText(REPORT_ERROR, what);
 }
 
 function streamError(condition: string): void {
