@@ -1,21 +1,56 @@
 #!/usr/bin/env node
 // The nabaztag-vm command line.
 
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { existsSync } from "node:fs";
+import { hexXor } from "./lab/accounts.js";
+import { describeLabEvent, startLab } from "./lab/lab.js";
+import { observe } from "./observe.js";
+import { QUIRK_NAMES, quirkIndex, type Profile, type QuirkName, type QuirkSettings } from "./quirks.js";
+import { parseMac } from "./rabbit.js";
 import { replayFile } from "./replay.js";
+import { runRabbit, type RunningRabbit } from "./run.js";
 import { selfcheck } from "./selfcheck.js";
 
 const SEED_LOG = fileURLToPath(new URL("../../reference/seed/nabaztag-openfire-debug.log", import.meta.url));
+/** Where `start` and `run` keep state (flash files, the lab's accounts): $NABAZTAG_HOME, or .nabaztag/ here. */
+const HOME = process.env.NABAZTAG_HOME ?? ".nabaztag";
 
 const USAGE = `nabaztag-vm: a virtual Nabaztag:tag v2 rabbit
 
 Usage:
+  nabaztag-vm start [--mac MAC] [--profile P] [--json]
+      The main job (npm start): the embedded lab platform on loopback and one rabbit against it, in real time,
+      until Ctrl-C. State is kept in .nabaztag/ (the lab's accounts, the rabbit's flash).
+
+  nabaztag-vm run --platform URL [options]
+      One rabbit against a platform, in real time, until Ctrl-C.
+        --platform URL          the Violet-platform URL the rabbit is configured with (e.g. http://host:port/vl);
+                                it calls locate.jsp there. Kept in the flash: later runs may leave it out.
+        --mac MAC               the rabbit's MAC address (default 00:19:db:01:db:d7)
+        --profile P             firmware (bug-for-bug rev 18673, the default) or standard (RFC-correct)
+        --quirk NAME=on|off     one quirk on top of the profile; repeatable (names: --help-quirks)
+        --flash FILE            the rabbit's 4 KB flash (default .nabaztag/MAC.flash; created on first run;
+                                $NABAZTAG_HOME replaces .nabaztag/ everywhere)
+        --xmpp-port N           connect to N where the rabbit asks for port 5222
+        --resolve NAME=IP       answer DNS for NAME with IP; repeatable
+        --json                  one JSON event per line (each has an "event" field) instead of the [vm] log
+        --verbose               also show the bytes on the connection
+        --show-secrets          show the password where it appears (masked by default)
+      Keys (on a terminal): b click, d double click, e move the ears, q quit.
+      Signals: SIGUSR1 click, SIGUSR2 move the ears, SIGINT/SIGTERM stop.
+
+  nabaztag-vm lab [--http-port N] [--xmpp-port N] [--domain D] [--accounts FILE]
+      The lab platform alone (defaults: HTTP 8080, XMPP 5222, domain localhost, accounts in memory), until Ctrl-C.
+      API: GET /lab; POST /lab/rabbits/MAC/ambient?left=N&right=N&nose=N, /sleep, /wake, /reboot.
+      For demos and tests on loopback: not a production server.
+
   nabaztag-vm replay LOG [options]
       Plays the RECEIVE blocks of a debug log in the seed's format as the server, in virtual time, and checks every
-      SEND, every HTTP request and every [vm] line the rabbit produces against the log, in order. Prints a diff on
-      a mismatch.
+      SEND, every HTTP request and every [vm] line the rabbit produces against the log, in order; prints a diff on a
+      mismatch.
         --profile firmware|standard   behaviour profile (default firmware)
         --mac MAC                     the rabbit's MAC address (default f8:1e:df:ee:27:c1)
         --domain D                    xmpp_domain that locate.jsp names (default almacska)
@@ -25,19 +60,209 @@ Usage:
         --time K=MS                   deliver the K-th RECEIVE block (1-based) at MS ms after boot; repeatable.
                                       Blocks without a time come as soon as the rabbit waits for them.
         --transcript                  print everything that happened, with virtual times
+
   nabaztag-vm selfcheck [LOG]
       Loads the module, tokenizes and dumps the server messages of a debug log (default: the seed log) and compares
       the dumps with the log's.
-  nabaztag-vm --help
 
-Exit status: 0 success, 1 a check failed (replay: the rabbit differs from the log), 2 bad usage or input.
+  nabaztag-vm --help | --help-quirks
+
+Exit status: 0 success (run, start, lab: stopped by Ctrl-C or a signal); 1 a check failed or the rabbit could not
+run (replay: the rabbit differs from the log); 2 bad usage or input.
 `;
+
+class UsageError extends Error {}
 
 function fail(message: string): never {
   throw new UsageError(message);
 }
 
-class UsageError extends Error {}
+const out = (line: string) => process.stdout.write(line + "\n");
+
+function parseQuirks(values: string[] | undefined): QuirkSettings {
+  const settings: QuirkSettings = {};
+  for (const value of values ?? []) {
+    const match = /^([a-z0-9-]+)=(on|off)$/.exec(value);
+    if (!match) fail(`--quirk takes NAME=on or NAME=off, not ${value}`);
+    try {
+      quirkIndex(match[1]!);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+    settings[match[1] as QuirkName] = match[2] === "on";
+  }
+  return settings;
+}
+
+function parseProfile(value: string | undefined): Profile {
+  const profile = value ?? "firmware";
+  if (profile !== "firmware" && profile !== "standard") fail(`--profile is firmware or standard, not ${profile}`);
+  return profile;
+}
+
+function parsePort(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 65535) fail(`${name} takes a port number, not ${value}`);
+  return Number(value);
+}
+
+function checkedMac(value: string | undefined): string {
+  const mac = value ?? "00:19:db:01:db:d7";
+  try {
+    return Buffer.from(parseMac(mac)).toString("hex");
+  } catch (error) {
+    fail((error as Error).message);
+  }
+}
+
+/** Keys on a terminal, and signals, act on the rabbit; Ctrl-C, q, SIGINT and SIGTERM stop. */
+function controls(running: () => RunningRabbit | undefined, stop: () => void): void {
+  let ears = 0;
+  const moveEars = () => {
+    ears = (ears + 4) % 17;
+    running()?.rabbit.ears(ears, 16 - ears);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.on("SIGUSR1", () => running()?.rabbit.button(1));
+  process.on("SIGUSR2", moveEars);
+  if (process.stdin.isTTY) {
+    process.stdin.setRawMode(true);
+    process.stdin.resume();
+    process.stdin.on("data", (data: Buffer) => {
+      for (const key of data.toString("latin1")) {
+        if (key === "b") running()?.rabbit.button(1);
+        else if (key === "d") running()?.rabbit.button(2);
+        else if (key === "e") moveEars();
+        else if (key === "q" || key === "\u0003") stop();
+      }
+    });
+  }
+}
+
+function releaseTerminal(): void {
+  if (process.stdin.isTTY) {
+    process.stdin.setRawMode(false);
+    process.stdin.pause();
+  }
+}
+
+/** The password and its registered (XORed) form, to mask in whatever is printed. */
+function secretsOf(running: () => RunningRabbit | undefined, mac: string): () => string[] {
+  return () => {
+    const password = running()?.flash.password();
+    return password ? [password, hexXor(password, mac)] : [];
+  };
+}
+
+function runCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      platform: { type: "string" },
+      mac: { type: "string" },
+      profile: { type: "string" },
+      quirk: { type: "string", multiple: true },
+      flash: { type: "string" },
+      "xmpp-port": { type: "string" },
+      resolve: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      verbose: { type: "boolean" },
+      "show-secrets": { type: "boolean" },
+    },
+  });
+  const mac = checkedMac(values.mac);
+  const profile = parseProfile(values.profile);
+  const quirks = parseQuirks(values.quirk);
+  const resolve: Record<string, string> = {};
+  for (const entry of values.resolve ?? []) {
+    const match = /^([^=]+)=(\d+\.\d+\.\d+\.\d+)$/.exec(entry);
+    if (!match) fail(`--resolve takes NAME=IPV4, not ${entry}`);
+    resolve[match[1]!] = match[2]!;
+  }
+  const flashFile = values.flash ?? join(HOME, `${mac}.flash`);
+  if (!values.platform && !existsSync(flashFile)) fail("run needs --platform URL (a new flash file has no platform URL)");
+  let running: RunningRabbit | undefined;
+  const listener = observe({
+    json: values.json ?? false,
+    verbose: values.verbose,
+    showSecrets: values["show-secrets"],
+    secrets: secretsOf(() => running, mac),
+    write: out,
+  });
+  const xmppPort = parsePort(values["xmpp-port"], "--xmpp-port");
+  if (!values.json) out(`[host] rabbit ${mac} (${profile} profile), flash ${flashFile}; keys: b click, d double click, e ears, q quit`);
+  try {
+    running = runRabbit({ platform: values.platform, mac, profile, quirks, flashFile, xmppPort, resolve, listener });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  return new Promise((done) => {
+    controls(() => running, () => {
+      running?.stop();
+      releaseTerminal();
+      if (!values.json) out("[host] stopped; the flash file is whole");
+      else listener.emit({ event: "stopped" });
+      done(0);
+    });
+  });
+}
+
+async function labCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { "http-port": { type: "string" }, "xmpp-port": { type: "string" }, domain: { type: "string" }, accounts: { type: "string" } },
+  });
+  const lab = await startLab({
+    httpPort: parsePort(values["http-port"], "--http-port") ?? 8080,
+    xmppPort: parsePort(values["xmpp-port"], "--xmpp-port") ?? 5222,
+    domain: values.domain,
+    accountsFile: values.accounts,
+    onEvent: (event) => {
+      const text = describeLabEvent(event);
+      if (text) out(`[lab] ${text}`);
+    },
+  }).catch((error: Error) => fail(`the lab could not start: ${error.message}`));
+  out(`[lab] platform ${lab.platformUrl} (XMPP on 127.0.0.1:${lab.xmppPort}, domain ${lab.domain})`);
+  out(`[lab] a rabbit: nabaztag-vm run --platform ${lab.platformUrl} --mac 00:19:db:00:00:02`);
+  return new Promise((done) => {
+    const stop = () => void lab.close().then(() => done(0));
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+async function startCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { mac: { type: "string" }, profile: { type: "string" }, json: { type: "boolean" } } });
+  const mac = checkedMac(values.mac);
+  const profile = parseProfile(values.profile);
+  const json = values.json ?? false;
+  const lab = await startLab({
+    accountsFile: join(HOME, "lab-accounts.json"),
+    onEvent: (event) => {
+      const text = describeLabEvent(event);
+      if (text && !json) out(`[lab] ${text}`);
+    },
+  }).catch((error: Error) => fail(`the lab could not start: ${error.message}`));
+  if (!json) {
+    out(`[lab] platform ${lab.platformUrl} (XMPP on 127.0.0.1:${lab.xmppPort}, domain ${lab.domain})`);
+    out(`[lab] another rabbit, from a second terminal: node build/host/cli.js run --platform ${lab.platformUrl} --mac 00:19:db:00:00:02`);
+  }
+  let running: RunningRabbit | undefined;
+  const listener = observe({ json, secrets: secretsOf(() => running, mac), write: out });
+  if (!json) out(`[host] rabbit ${mac} (${profile} profile); keys: b click, d double click, e ears, q quit`);
+  running = runRabbit({ platform: lab.platformUrl, mac, profile, flashFile: join(HOME, `${mac}.flash`), listener });
+  return new Promise((done) => {
+    controls(() => running, () => {
+      running?.stop();
+      releaseTerminal();
+      void lab.close().then(() => {
+        if (!json) out("[host] stopped; the flash file is whole");
+        done(0);
+      });
+    });
+  });
+}
 
 function replayCommand(args: string[]): number {
   const { positionals, values } = parseArgs({
@@ -57,8 +282,6 @@ function replayCommand(args: string[]): number {
   const [log] = positionals;
   if (!log) fail("replay needs a LOG");
   if (!existsSync(log)) fail(`no such file: ${log}`);
-  const profile = values.profile ?? "firmware";
-  if (profile !== "firmware" && profile !== "standard") fail(`--profile is firmware or standard, not ${profile}`);
   const times = new Map<number, number>();
   for (const time of values.time ?? []) {
     const match = /^(\d+)=(\d+)$/.exec(time);
@@ -70,7 +293,7 @@ function replayCommand(args: string[]): number {
   const password = values["flash-password"];
   if (password !== undefined && !/^[0-9a-f]{12}$/.test(password)) fail("--flash-password takes 12 lowercase hex digits");
   const result = replayFile(log, {
-    profile,
+    profile: parseProfile(values.profile),
     mac: values.mac,
     domain: values.domain,
     pingServer: values["ping-server"],
@@ -78,30 +301,39 @@ function replayCommand(args: string[]): number {
     rngState: rngState === undefined ? undefined : Number(rngState),
     times,
   });
-  if (values.transcript) for (const line of result.transcript) process.stdout.write(line + "\n");
+  if (values.transcript) for (const line of result.transcript) out(line);
   if (result.ok) {
-    process.stdout.write(`replay: OK, ${result.matched} of ${result.expected} log entries matched\n`);
+    out(`replay: OK, ${result.matched} of ${result.expected} log entries matched`);
     return 0;
   }
-  process.stdout.write(`replay: the rabbit differs from the log (${result.matched} of ${result.expected} entries matched)\n`);
-  for (const error of result.errors) process.stdout.write(`  ${error}\n`);
+  out(`replay: the rabbit differs from the log (${result.matched} of ${result.expected} entries matched)`);
+  for (const error of result.errors) out(`  ${error}`);
   return 1;
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (command === "--help-quirks") {
+    out(QUIRK_NAMES.join("\n"));
+    return 0;
+  }
   switch (command) {
+    case "start":
+      return startCommand(rest);
+    case "run":
+      return runCommand(rest);
+    case "lab":
+      return labCommand(rest);
     case "replay":
       return replayCommand(rest);
     case "selfcheck":
-      return selfcheck(rest[0] ?? SEED_LOG, (line) => process.stdout.write(line + "\n")) ? 0 : 1;
+      return selfcheck(rest[0] ?? SEED_LOG, out) ? 0 : 1;
     default:
-      process.stderr.write(`nabaztag-vm: unknown command '${command}'\n\n${USAGE}`);
-      return 2;
+      fail(`unknown command '${command}'`);
   }
 }
 
@@ -111,13 +343,18 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-  process.stderr.write(`nabaztag-vm: ${error instanceof Error ? error.message : String(error)}\n`);
-  if (!(error instanceof UsageError) && !(error instanceof TypeError && String(error).includes("parseArgs"))) {
-    // Anything but a usage error is a bug: keep its stack.
-    if (error instanceof Error && error.stack) process.stderr.write(error.stack + "\n");
-  }
-  process.exitCode = 2;
-}
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Servers and sockets are closed; nothing else should keep the process alive.
+    if (code !== 0 || !["run", "start", "lab"].includes(process.argv[2] ?? "")) return;
+    setImmediate(() => process.exit(code));
+  },
+  (error: unknown) => {
+    const usage = error instanceof UsageError || (error instanceof TypeError && "code" in error && String((error as { code: string }).code).startsWith("ERR_PARSE_ARGS"));
+    process.stderr.write(`nabaztag-vm: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (usage) process.stderr.write("(nabaztag-vm --help for usage)\n");
+    else if (error instanceof Error && error.stack) process.stderr.write(error.stack + "\n");
+    process.exitCode = usage ? 2 : 1;
+  },
+);

@@ -1,0 +1,355 @@
+// The lab platform's XMPP server: a server speaking the rabbit's dialect (platform.md §2) and plain XMPP enough for
+// the standard profile. In-band registration (the firmware's XORed password undone), SASL DIGEST-MD5 with the
+// rspauth round (tolerant of the NUL cnonce and the short base64), several resources on one stream including the
+// malformed first `from`, session, the platform's answer to the sources query, presence echo, unbind. For demos and
+// tests on loopback, not for production: no TLS, no roster, no routing between users.
+//
+// Wire rules toward a firmware rabbit (its reader is a substring matcher): the header and the features in one
+// write; no whitespace between stanzas; one stanza per write; end tags rather than self-closing stanzas.
+
+import { createHash, randomInt } from "node:crypto";
+import { createServer, type Server, type Socket } from "node:net";
+import { Element, escapeXML } from "ltx";
+import { Accounts } from "./accounts.js";
+import { initPacket } from "./packets.js";
+import { XmlStreamReader } from "./xml-stream.js";
+
+const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
+const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
+const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
+const NS_PING = "urn:xmpp:ping";
+const REGISTER_NAMESPACES = ["jabber:iq:register", "violet:iq:register"];
+
+export type LabEvent =
+  | { type: "connected"; remote: string }
+  | { type: "registered"; mac: string }
+  | { type: "register-refused"; mac: string }
+  | { type: "login"; mac: string; mechanism: string }
+  | { type: "login-failed"; mac: string; reason: string }
+  | { type: "bound"; mac: string; resource: string }
+  | { type: "sources"; mac: string }
+  | { type: "online"; mac: string; resource: string }
+  | { type: "unbound"; mac: string; resource: string }
+  | { type: "message"; mac: string; payload: string }
+  | { type: "packet-sent"; mac: string; resource: string; base64: string }
+  | { type: "disconnected"; mac?: string };
+
+export interface LabXmppOptions {
+  domain: string;
+  accounts: Accounts;
+  onEvent?: (event: LabEvent) => void;
+}
+
+function md5(data: Buffer | string): Buffer {
+  return createHash("md5").update(typeof data === "string" ? Buffer.from(data, "latin1") : data).digest();
+}
+
+/** DIGEST-MD5 directives: key=value or key="value" (no escapes: the rabbit sends none; a NUL may be in a value). */
+function directives(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const pattern = /([A-Za-z-]+)\s*=\s*(?:"([^"]*)"|([^,]*))/g;
+  let match: RegExpExecArray | null;
+  while ((match = pattern.exec(text))) out.set(match[1]!, match[2] ?? match[3] ?? "");
+  return out;
+}
+
+/** Base64 as a rabbit sends it: the firmware drops one '='; padding is restored before decoding. */
+function decodeBase64(text: string): string {
+  const trimmed = text.replace(/\s+/g, "");
+  return Buffer.from(trimmed + "=".repeat((4 - (trimmed.length % 4)) % 4), "base64").toString("latin1");
+}
+
+function digest(username: string, realm: string, password: string, nonce: string, cnonce: string, qop: string, a2: string): string {
+  const x = md5(`${username}:${realm}:${password}`);
+  const ha1 = md5(Buffer.concat([x, Buffer.from(`:${nonce}:${cnonce}`, "latin1")])).toString("hex");
+  return md5(`${ha1}:${nonce}:00000001:${cnonce}:${qop}:${md5(a2).toString("hex")}`).toString("hex");
+}
+
+export class LabXmppServer {
+  private readonly server: Server;
+  private readonly connections = new Set<LabConnection>();
+
+  constructor(readonly options: LabXmppOptions) {
+    this.server = createServer((socket) => {
+      const connection = new LabConnection(this, socket);
+      this.connections.add(connection);
+      socket.on("close", () => this.connections.delete(connection));
+    });
+  }
+
+  listen(port: number, host = "127.0.0.1"): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        resolve((this.server.address() as { port: number }).port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    for (const connection of this.connections) connection.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  emit(event: LabEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  /** The connection a rabbit is logged in on now, if any. */
+  connectionOf(mac: string): LabConnection | undefined {
+    let found: LabConnection | undefined;
+    for (const connection of this.connections) if (connection.mac === mac && connection.resource) found = connection;
+    return found;
+  }
+
+  /** Rabbits online now: MAC and the resource they are bound to. */
+  online(): { mac: string; resource: string; jid: string }[] {
+    const out: { mac: string; resource: string; jid: string }[] = [];
+    for (const connection of this.connections) {
+      if (connection.mac && connection.resource) out.push({ mac: connection.mac, resource: connection.resource, jid: connection.jid(connection.resource) });
+    }
+    return out;
+  }
+
+  /** Sends a violet:packet to a connected rabbit (as OpenJabNab does: a message to its current resource). */
+  sendPacket(mac: string, payload: Buffer): boolean {
+    const connection = this.connectionOf(mac);
+    if (!connection) return false;
+    connection.sendPacket(payload);
+    return true;
+  }
+}
+
+class LabConnection {
+  mac: string | undefined;
+  /** The resource bound last (the rabbit's current one). */
+  resource: string | undefined;
+  private authenticated = false;
+  private nonce = "";
+  private rspauth = "";
+  private password = "";
+  private readonly reader: XmlStreamReader;
+  private closed = false;
+  private packetId = 0;
+
+  constructor(private readonly lab: LabXmppServer, private readonly socket: Socket) {
+    lab.emit({ type: "connected", remote: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.reader = new XmlStreamReader({
+      header: () => this.onHeader(),
+      stanza: (element) => this.onStanza(element),
+      end: () => this.destroy(),
+      error: () => this.destroy(),
+    });
+    socket.on("data", (data: Buffer) => {
+      try {
+        this.reader.write(data);
+      } catch {
+        this.destroy();
+      }
+    });
+    socket.on("error", () => this.destroy());
+    socket.on("close", () => {
+      if (!this.closed) lab.emit({ type: "disconnected", mac: this.mac });
+      this.closed = true;
+    });
+  }
+
+  private get domain(): string {
+    return this.lab.options.domain;
+  }
+
+  jid(resource: string): string {
+    return `${this.mac}@${this.domain}/${resource}`;
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.lab.emit({ type: "disconnected", mac: this.mac });
+    this.socket.destroy();
+  }
+
+  private write(text: string): void {
+    if (!this.closed) this.socket.write(text);
+  }
+
+  private onHeader(): void {
+    const id = String(randomInt(1e9, 4e9));
+    const header = `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='${id}' from='${escapeXML(this.domain)}' version='1.0' xml:lang='en'>`;
+    const features = this.authenticated
+      ? `<stream:features><bind xmlns='${NS_BIND}'><required/></bind><unbind xmlns='${NS_BIND}'/><session xmlns='${NS_SESSION}'/></stream:features>`
+      : `<stream:features><mechanisms xmlns='${NS_SASL}'><mechanism>DIGEST-MD5</mechanism></mechanisms><register xmlns='http://jabber.org/features/iq-register'/></stream:features>`;
+    // One write: the firmware needs the header within a single read.
+    this.write(header + features);
+  }
+
+  private onStanza(element: Element): void {
+    if (!this.authenticated) {
+      if (element.is("iq")) this.onRegistration(element);
+      else if (element.name === "auth") this.onAuth(element);
+      else if (element.name === "response") this.onResponse(element);
+      else if (element.name === "abort") this.write(`<failure xmlns='${NS_SASL}'><aborted/></failure>`);
+      return;
+    }
+    if (element.name === "iq") this.onIq(element);
+    else if (element.name === "presence") this.onPresence(element);
+    else if (element.name === "message") this.onMessage(element);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Registration (platform.md §2.3)
+
+  private onRegistration(iq: Element): void {
+    const query = iq.getChildElements().find((child) => child.name === "query" && REGISTER_NAMESPACES.includes(child.attrs.xmlns ?? ""));
+    const id = escapeXML(iq.attrs.id ?? "");
+    if (!query) {
+      this.write(`<iq id='${id}' type='error'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`);
+      return;
+    }
+    const ns = query.attrs.xmlns!;
+    if (iq.attrs.type === "get") {
+      this.write(`<iq from='${escapeXML(this.domain)}' id='${id}' type='result'><query xmlns='${ns}'><instructions>Choose a username and password to register with this server</instructions><username/><password/></query></iq>`);
+      return;
+    }
+    const username = query.getChildText("username") ?? "";
+    const sent = query.getChildText("password") ?? "";
+    if (!/^[0-9a-f]{12}$/.test(username) || sent.length === 0) {
+      this.write(`<iq from='${escapeXML(this.domain)}' id='${id}' type='error'><error type='modify'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`);
+      return;
+    }
+    if (!this.lab.options.accounts.register(username, sent)) {
+      // Store only if none is stored: a conflict makes the rabbit report FailureRegister2, which clears it.
+      this.lab.emit({ type: "register-refused", mac: username });
+      this.write(`<iq from='${escapeXML(this.domain)}' id='${id}' type='error'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`);
+      return;
+    }
+    this.lab.emit({ type: "registered", mac: username });
+    this.write(`<iq from='${escapeXML(this.domain)}' id='${id}' type='result'></iq>`);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // SASL DIGEST-MD5 (platform.md §2.4)
+
+  private onAuth(auth: Element): void {
+    if (auth.attrs.mechanism !== "DIGEST-MD5") {
+      this.write(`<failure xmlns='${NS_SASL}'><invalid-mechanism/></failure>`);
+      return;
+    }
+    // 16 decimal digits: clear of the lengths where the firmware's MD5 goes wrong.
+    this.nonce = Array.from({ length: 16 }, () => randomInt(10)).join("");
+    this.rspauth = "";
+    const challenge = `nonce="${this.nonce}",qop="auth",charset=utf-8,algorithm=md5-sess`;
+    this.write(`<challenge xmlns='${NS_SASL}'>${Buffer.from(challenge, "latin1").toString("base64")}</challenge>`);
+  }
+
+  private onResponse(response: Element): void {
+    const text = response.getText().trim();
+    if (this.rspauth) {
+      // The rabbit accepted our rspauth.
+      if (text.length > 0) {
+        this.fail("unexpected data after rspauth");
+        return;
+      }
+      this.authenticated = true;
+      this.lab.options.accounts.confirm(this.mac!, this.password);
+      this.lab.emit({ type: "login", mac: this.mac!, mechanism: "DIGEST-MD5" });
+      this.write(`<success xmlns='${NS_SASL}'/>`);
+      this.reader.reset();
+      return;
+    }
+    if (!this.nonce) {
+      this.fail("response without a challenge");
+      return;
+    }
+    const values = directives(decodeBase64(text));
+    const username = values.get("username") ?? "";
+    const cnonce = values.get("cnonce") ?? "";
+    const qop = values.get("qop") ?? "auth";
+    const realm = values.get("realm") ?? "";
+    const digestUri = values.get("digest-uri") ?? "";
+    this.mac = username;
+    if (values.get("nonce") !== this.nonce || digestUri !== `xmpp/${this.domain}` || !cnonce) {
+      this.fail("malformed response");
+      return;
+    }
+    // The cnonce is hashed as received, NUL included (a firmware rabbit puts one there).
+    for (const password of this.lab.options.accounts.candidates(username)) {
+      if (digest(username, realm, password, this.nonce, cnonce, qop, `AUTHENTICATE:${digestUri}`) !== values.get("response")) continue;
+      this.password = password;
+      this.rspauth = digest(username, realm, password, this.nonce, cnonce, qop, `:${digestUri}`);
+      this.write(`<challenge xmlns='${NS_SASL}'>${Buffer.from(`rspauth=${this.rspauth}`, "latin1").toString("base64")}</challenge>`);
+      return;
+    }
+    this.fail(this.lab.options.accounts.get(username) ? "wrong password" : "no such account");
+  }
+
+  /** Not authorized; the connection stays (the rabbit reports FailureLogin and reconnects later). */
+  private fail(reason: string): void {
+    this.nonce = "";
+    this.rspauth = "";
+    this.lab.emit({ type: "login-failed", mac: this.mac ?? "?", reason });
+    this.write(`<failure xmlns='${NS_SASL}'><not-authorized/></failure>`);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // After login (platform.md §2.5)
+
+  private onIq(iq: Element): void {
+    const id = escapeXML(iq.attrs.id ?? "");
+    const type = iq.attrs.type;
+    if (type === "result" || type === "error") return;
+    const bind = iq.getChild("bind", NS_BIND);
+    if (type === "set" && bind) {
+      // The `from` is ignored (the first one is malformed by the firmware): the login says who this is.
+      const resource = bind.getChildText("resource") || "boot";
+      this.resource = resource;
+      this.lab.emit({ type: "bound", mac: this.mac!, resource });
+      this.write(`<iq id='${id}' type='result'><bind xmlns='${NS_BIND}'><jid>${escapeXML(this.jid(resource))}</jid></bind></iq>`);
+      return;
+    }
+    const unbind = iq.getChild("unbind", NS_BIND);
+    if (type === "set" && unbind) {
+      const resource = unbind.getChildText("resource") ?? "";
+      this.lab.emit({ type: "unbound", mac: this.mac!, resource });
+      this.write(`<iq id='${id}' type='result'></iq>`);
+      return;
+    }
+    if (type === "set" && iq.getChild("session", NS_SESSION)) {
+      this.write(`<iq type='result' to='${escapeXML(this.jid(this.resource ?? "boot"))}' from='${escapeXML(this.domain)}' id='${id}'></iq>`);
+      return;
+    }
+    const query = iq.getChild("query", "violet:iq:sources");
+    if (type === "get" && query) {
+      this.lab.emit({ type: "sources", mac: this.mac! });
+      const from = `net.violet.platform@${this.domain}/sources`;
+      this.write(`<iq from='${escapeXML(from)}' to='${escapeXML(this.jid(this.resource ?? "boot"))}' id='${id}' type='result'><query xmlns='violet:iq:sources'><packet xmlns='violet:packet' format='1.0' ttl='604800'>${initPacket().toString("base64")}</packet></query></iq>`);
+      return;
+    }
+    if (type === "get" && iq.getChild("ping", NS_PING)) {
+      this.write(`<iq from='${escapeXML(this.domain)}' id='${id}' type='result'></iq>`);
+      return;
+    }
+    this.write(`<iq id='${id}' type='error'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`);
+  }
+
+  private onPresence(presence: Element): void {
+    if (presence.attrs.type === "unavailable") return;
+    const jid = this.jid(this.resource ?? "boot");
+    this.lab.emit({ type: "online", mac: this.mac!, resource: this.resource ?? "boot" });
+    // The echo: the firmware waits for any presence before unbinding its old resource.
+    this.write(`<presence from='${escapeXML(jid)}' to='${escapeXML(jid)}'${presence.attrs.id ? ` id='${escapeXML(presence.attrs.id)}'` : ""}></presence>`);
+  }
+
+  private onMessage(message: Element): void {
+    const payload = message.getChildElements().map((child) => child.toString()).join("");
+    this.lab.emit({ type: "message", mac: this.mac!, payload });
+  }
+
+  sendPacket(payload: Buffer): void {
+    const base64 = payload.toString("base64");
+    const resource = this.resource ?? "boot";
+    this.lab.emit({ type: "packet-sent", mac: this.mac!, resource, base64 });
+    this.write(`<message from='net.violet.platform@${escapeXML(this.domain)}/services' to='${escapeXML(this.jid(resource))}' id='lab-${++this.packetId}'><packet xmlns='violet:packet' format='1.0' ttl='604800'>${base64}</packet></message>`);
+  }
+}

@@ -1,0 +1,92 @@
+// A rabbit in real time against a real platform: real TCP, HTTP and DNS, a flash file, Node's timers. Used by
+// `nabaztag-vm run` and `nabaztag-vm start`.
+
+import { dirname } from "node:path";
+import { mkdirSync } from "node:fs";
+import type { Profile, QuirkSettings } from "./quirks.js";
+import { Rabbit, type RabbitListener } from "./rabbit.js";
+import { RealResolver, type Resolver } from "./vm/dns.js";
+import { Flash } from "./vm/flash.js";
+import { RealHttp } from "./vm/http.js";
+import { RealNetwork, type Network } from "./vm/network.js";
+import { RealScheduler } from "./vm/scheduler.js";
+
+export interface RunOptions {
+  /** The Violet-platform URL the rabbit is configured with ("http://host:port/vl"); stored in the flash. */
+  platform?: string;
+  mac: string;
+  profile: Profile;
+  quirks?: QuirkSettings;
+  flashFile: string;
+  /** Connections the rabbit makes to port 5222 go here instead. */
+  xmppPort?: number;
+  /** Names the rabbit resolves without asking DNS (like curl --resolve). */
+  resolve?: Record<string, string>;
+  listener: RabbitListener;
+}
+
+/** The rabbit's flash URL: scheme-less "host[:port]/path", at most 40 bytes (spec §2.2). */
+export function flashUrl(platform: string): string {
+  const url = platform.replace(/^http:\/\//, "").replace(/\/+$/, "");
+  if (!/^[^/\s]+(\/\S*)?$/.test(url)) throw new Error(`not a platform URL: ${platform}`);
+  if (Buffer.byteLength(url, "latin1") > 40) throw new Error(`the platform URL must fit the rabbit's 40 bytes: ${url}`);
+  return url;
+}
+
+class PortOverride implements Network {
+  constructor(private readonly network: Network, private readonly port: number) {}
+  open(address: string, port: number, events: Parameters<Network["open"]>[2]) {
+    return this.network.open(address, port === 5222 ? this.port : port, events);
+  }
+}
+
+class OverridingResolver implements Resolver {
+  constructor(private readonly resolver: Resolver, private readonly names: Record<string, string>) {}
+  srv(name: string, done: Parameters<Resolver["srv"]>[1]): void {
+    this.resolver.srv(name, done);
+  }
+  a(name: string, done: (address: string | undefined) => void): void {
+    const address = this.names[name];
+    if (address !== undefined) setImmediate(() => done(address));
+    else this.resolver.a(name, done);
+  }
+}
+
+export interface RunningRabbit {
+  rabbit: Rabbit;
+  flash: Flash;
+  stop(): void;
+}
+
+export function runRabbit(options: RunOptions): RunningRabbit {
+  mkdirSync(dirname(options.flashFile), { recursive: true });
+  const flash = new Flash(options.flashFile);
+  if (options.platform) {
+    const url = flashUrl(options.platform);
+    if (flash.serverUrl() !== url) flash.setServerUrl(url);
+  } else if (!flash.serverUrl()) {
+    throw new Error(`${options.flashFile} holds no platform URL: give --platform`);
+  }
+  const scheduler = new RealScheduler();
+  const real = new RealNetwork();
+  const rabbit = new Rabbit({
+    mac: options.mac,
+    profile: options.profile,
+    quirks: options.quirks,
+    flash,
+    scheduler,
+    network: options.xmppPort ? new PortOverride(real, options.xmppPort) : real,
+    http: new RealHttp(),
+    resolver: new OverridingResolver(new RealResolver(), options.resolve ?? {}),
+    listener: options.listener,
+  });
+  rabbit.start();
+  return {
+    rabbit,
+    flash,
+    stop() {
+      rabbit.stop();
+      scheduler.cancelAll();
+    },
+  };
+}
