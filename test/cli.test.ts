@@ -97,6 +97,12 @@ test("npm start: the lab and a firmware rabbit, online; a second rabbit runs bes
   const status = await (await fetch(platform.replace("/vl", "/lab"))).json() as { online: { mac: string; resource: string }[] };
   assert.deepEqual(status.online.map((r) => `${r.mac}/${r.resource}`).sort(), ["0019db000002/idle", "0019db01dbd7/idle"]);
 
+  // Signals: SIGUSR1 clicks the button, SIGUSR2 moves the ears; both go out as messages.
+  second.child.kill("SIGUSR1");
+  await second.waitFor((line) => json(line).event === "out" && /<button xmlns="violet:nabaztag:button"><clic>1<\/clic><\/button>/.test(String(json(line).data)), 10_000, "button message");
+  second.child.kill("SIGUSR2");
+  await second.waitFor((line) => json(line).event === "out" && /<ears xmlns="violet:nabaztag:ears"><left>\d+<\/left><right>\d+<\/right><\/ears>/.test(String(json(line).data)), 10_000, "ears message");
+
   // The lab's API: ambient, a malformed packet, sleep.
   const api = (action: string) => fetch(`${platform.replace("/vl", "/lab")}/rabbits/0019db000002/${action}`, { method: "POST" });
   assert.equal((await api("ambient?left=10&right=5&nose=1")).status, 200);
