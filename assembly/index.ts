@@ -2,14 +2,17 @@
 // buffers of memory-map.ts; booleans are i32 0/1.
 
 import { base64Decode, base64DecodeFirmware, base64Encode, base64Setup } from "./codec/base64";
+import { hmacSha1 } from "./crypto/hmac";
 import { md5, md5Final, md5Init, md5Update } from "./crypto/md5";
+import { pbkdf2Sha1 } from "./crypto/pbkdf2";
+import { sha1, sha1Final, sha1Init, sha1Update } from "./crypto/sha1";
 import { quirk, setAllQuirks, setQuirk } from "./quirks";
 import { dumpTree } from "./xml/dump";
 import { fwReadElement, fwRestEnd, fwRestStart, fwTextLength } from "./xml/firmware-reader";
 import { stanzaReaderFeed, stanzaReaderNext, stanzaReaderReset } from "./xml/stanza-reader";
 import { xmlFeed, xmlNext, xmlReset, xmlSetup } from "./xml/tokenizer";
 import { treeSlot } from "./xml/tree";
-import { DOMAIN, MAC_HEX, PASSWORD, SASL_CHARSET, SASL_CNONCE, SASL_NONCE, SASL_QOP, SASL_REALM, TEST_WRITER, IO_IN, IO_OUT, IO_OUT_CAPACITY } from "./memory-map";
+import { SHA1_CONTEXT, DOMAIN, MAC_HEX, PASSWORD, SASL_CHARSET, SASL_CNONCE, SASL_NONCE, SASL_QOP, SASL_REALM, TEST_WRITER, IO_IN, IO_OUT, IO_OUT_CAPACITY } from "./memory-map";
 import { readMac } from "./rabbit/boot";
 import { state as rabbitState, stateSetup, status as rabbitStatus } from "./rabbit/state";
 import { hexDigit, hexValue } from "./util/bytes";
@@ -17,7 +20,9 @@ import { fieldData, fieldLength, fieldSet, fieldSetAscii } from "./util/field";
 import { staticWriter } from "./util/writer";
 import { onButton, onDnsDone, onEars, onHttpDone, onTcpEvent, rabbitBoot, rabbitTick } from "./xmpp/client";
 import { generatePassword } from "./xmpp/register";
-import { appendBase64, buildResponse, expectedRspauth, makeCnonceForTest, plaintext, setCnonce } from "./xmpp/sasl";
+import { saslForce } from "./xmpp/sasl";
+import { scramClientFirst, scramMessage, scramServerFinal, scramServerFirst } from "./xmpp/sasl-scram";
+import { appendBase64, buildResponse, expectedRspauth, makeCnonceForTest, plaintext, setCnonce } from "./xmpp/sasl-digest-md5";
 
 base64Setup();
 xmlSetup();
@@ -66,6 +71,36 @@ export function md5_final(out: usize, firmware: i32): void {
 
 export function md5_digest(pointer: usize, length: i32, out: usize, firmware: i32): void {
   md5(pointer, length, out, firmware != 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// SHA-1, HMAC-SHA-1, PBKDF2-HMAC-SHA-1 (crypto/). The streaming SHA-1 exports use the module's SHA1_CONTEXT.
+
+export function sha1_init(): void {
+  sha1Init(SHA1_CONTEXT);
+}
+
+export function sha1_update(pointer: usize, length: i32): void {
+  sha1Update(SHA1_CONTEXT, pointer, length);
+}
+
+/** Writes the 20-byte digest at `out`. */
+export function sha1_final(out: usize): void {
+  sha1Final(SHA1_CONTEXT, out);
+}
+
+export function sha1_digest(pointer: usize, length: i32, out: usize): void {
+  sha1(SHA1_CONTEXT, pointer, length, out);
+}
+
+/** HMAC-SHA-1 of the message under the key: 20 bytes at `out`. */
+export function hmac_sha1(key: usize, keyLength: i32, message: usize, messageLength: i32, out: usize): void {
+  hmacSha1(key, keyLength, message, messageLength, out);
+}
+
+/** PBKDF2-HMAC-SHA-1: `outLength` bytes at `out`; `iterations` >= 1. */
+export function pbkdf2_sha1(password: usize, passwordLength: i32, salt: usize, saltLength: i32, iterations: i32, out: usize, outLength: i32): void {
+  pbkdf2Sha1(password, passwordLength, salt, saltLength, iterations, out, outLength);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -191,6 +226,14 @@ export function ears(left: i32, right: i32): void {
   onEars(left, right);
 }
 
+/**
+ * The SASL mechanism to use whatever the profile and the server's offer: 0 the profile chooses (the default), 1
+ * DIGEST-MD5, 2 SCRAM-SHA-1, 3 PLAIN. Set before boot.
+ */
+export function sasl_force(mechanism: i32): void {
+  saslForce(mechanism);
+}
+
 /** Current status and state (STATUS_* and STATE_* of rabbit/state.ts), for the host to show. */
 export function rabbit_status(): i32 {
   return rabbitStatus;
@@ -252,4 +295,29 @@ export function test_cnonce(): i32 {
   makeCnonceForTest();
   memory.copy(IO_OUT, fieldData(SASL_CNONCE), <usize>fieldLength(SASL_CNONCE));
   return fieldLength(SASL_CNONCE);
+}
+
+/**
+ * SCRAM-SHA-1 client-first for the user at IO_IN[0, userLength), with a nonce from random_bytes: the message at
+ * IO_OUT; returns its length.
+ */
+export function test_scram_first(userLength: i32): i32 {
+  const length = scramClientFirst(IO_IN, userLength);
+  if (length > 0) memory.copy(IO_OUT, scramMessage(), <usize>length);
+  return length;
+}
+
+/**
+ * SCRAM-SHA-1 client-final for the server-first at IO_IN[0, length) and the password at IO_IN[password,
+ * password + passwordLength): the message at IO_OUT; returns its length or a negative SCRAM_* result.
+ */
+export function test_scram_final(length: i32, password: i32, passwordLength: i32): i32 {
+  const result = scramServerFirst(IO_IN, length, IO_IN + <usize>password, passwordLength);
+  if (result > 0) memory.copy(IO_OUT, scramMessage(), <usize>result);
+  return result;
+}
+
+/** SCRAM-SHA-1 server-final at IO_IN[0, length): 0 if the server's signature is right, else a SCRAM_* result. */
+export function test_scram_verify(length: i32): i32 {
+  return scramServerFinal(IO_IN, length);
 }

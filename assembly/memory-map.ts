@@ -36,6 +36,24 @@ export const UART_WRITER: usize = memory.data(WRITER_STATE_SIZE, 16);
 export const MD5_BLOCK: usize = memory.data(64, 16);
 
 // ---------------------------------------------------------------------------------------------------------------------
+// SHA-1, HMAC-SHA-1, PBKDF2 (crypto/sha1.ts, crypto/hmac.ts, crypto/pbkdf2.ts), for SCRAM-SHA-1. A SHA-1 context is a
+// record (state, fill, length, partial block) so that HMAC can keep its inner and outer states side by side.
+
+export const SHA1_CONTEXT_SIZE: i32 = 96;
+/** The context for plain digests (the sha1_* exports, SCRAM's StoredKey). */
+export const SHA1_CONTEXT: usize = memory.data(SHA1_CONTEXT_SIZE, 16);
+/** HMAC: the states after the key's inner and outer pad blocks, the message being hashed, the key block. */
+export const HMAC_INNER: usize = memory.data(SHA1_CONTEXT_SIZE, 16);
+export const HMAC_OUTER: usize = memory.data(SHA1_CONTEXT_SIZE, 16);
+export const HMAC_WORK: usize = memory.data(SHA1_CONTEXT_SIZE, 16);
+export const HMAC_PAD: usize = memory.data(64, 16);
+export const HMAC_INNER_DIGEST: usize = memory.data(20, 16);
+/** PBKDF2: the one padded block both HMAC halves hash (a 20-byte message after the key block), a state, the sum. */
+export const PBKDF2_BLOCK: usize = memory.data(64, 16);
+export const PBKDF2_STATE: usize = memory.data(20, 16);
+export const PBKDF2_SUM: usize = memory.data(20, 16);
+
+// ---------------------------------------------------------------------------------------------------------------------
 // Base64 (codec/base64.ts): reverse lookup, 0xFF = not in the alphabet. Filled once at start.
 
 export const BASE64_DECODE_TABLE: usize = memory.data(256, 16);
@@ -203,6 +221,26 @@ export const SASL_ASCII: usize = memory.data(32, 8);
 export const SASL_RECEIVED_RSPAUTH_CAPACITY: i32 = 40;
 export const SASL_RECEIVED_RSPAUTH: usize = memory.data(SASL_RECEIVED_RSPAUTH_CAPACITY, 8);
 export const SASL_PLAIN_WRITER: usize = memory.data(WRITER_STATE_SIZE, 8);
+
+// SCRAM-SHA-1 (xmpp/sasl-scram.ts). The AuthMessage (client-first-bare "," server-first "," client-final-without-proof)
+// bounds the server-first message; the decoded salt is bounded apart.
+export const SCRAM_NONCE_RANDOM_BYTES: i32 = 18; //  the client nonce: base64 of 18 random bytes, 24 characters
+export const SCRAM_NONCE: usize = memory.data(8 + 32, 8);
+export const SCRAM_AUTH_MESSAGE_CAPACITY: i32 = 1024;
+export const SCRAM_AUTH_MESSAGE: usize = memory.data(SCRAM_AUTH_MESSAGE_CAPACITY, 8);
+/** Client messages before base64 (client-first, client-final). */
+export const SCRAM_MESSAGE_CAPACITY: i32 = 1024;
+export const SCRAM_MESSAGE: usize = memory.data(SCRAM_MESSAGE_CAPACITY, 8);
+export const SCRAM_SALT_CAPACITY: i32 = 128;
+export const SCRAM_SALT: usize = memory.data(SCRAM_SALT_CAPACITY, 8);
+/** The most PBKDF2 iterations a server may ask for (ejabberd uses 4096, Prosody 10000; each costs two compressions). */
+export const SCRAM_ITERATIONS_MAX: i32 = 100000;
+/** SaltedPassword, ClientKey, StoredKey, ClientSignature / ClientProof, ServerKey, ServerSignature; 20 bytes each. */
+export const SCRAM_KEYS: usize = memory.data(6 * 20, 8);
+/** The server's signature as received, and short literals ("Client Key") on their way into HMAC. */
+export const SCRAM_RECEIVED: usize = memory.data(32, 8);
+export const SCRAM_LITERAL: usize = memory.data(16, 8);
+export const SCRAM_WRITER: usize = memory.data(WRITER_STATE_SIZE, 8);
 
 /** A Writer's state for the test points (index.ts). */
 export const TEST_WRITER: usize = memory.data(WRITER_STATE_SIZE, 8);

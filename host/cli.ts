@@ -9,7 +9,7 @@ import { hexXor } from "./lab/accounts.js";
 import { describeLabEvent, startLab } from "./lab/lab.js";
 import { observe } from "./observe.js";
 import { QUIRK_NAMES, quirkIndex, type Profile, type QuirkName, type QuirkSettings } from "./quirks.js";
-import { parseMac } from "./rabbit.js";
+import { parseMac, SASL_MECHANISMS, type SaslMechanism } from "./rabbit.js";
 import { replayFile } from "./replay.js";
 import { runRabbit, type RunningRabbit } from "./run.js";
 import { selfcheck } from "./selfcheck.js";
@@ -32,6 +32,9 @@ Usage:
         --mac MAC               the rabbit's MAC address (default 00:19:db:01:db:d7)
         --profile P             firmware (bug-for-bug rev 18673, the default) or standard (RFC-correct)
         --quirk NAME=on|off     one quirk on top of the profile; repeatable (names: --help-quirks)
+        --sasl MECHANISM        use SCRAM-SHA-1, DIGEST-MD5 or PLAIN whatever the server offers (default: the
+                                firmware asks for DIGEST-MD5; standard takes SCRAM-SHA-1, then DIGEST-MD5, then
+                                PLAIN from the offer)
         --flash FILE            the rabbit's 4 KB flash (default .nabaztag/MAC.flash; created on first run;
                                 $NABAZTAG_HOME replaces .nabaztag/ everywhere)
         --xmpp-port N           connect to N where the rabbit asks for port 5222
@@ -100,6 +103,13 @@ function parseProfile(value: string | undefined): Profile {
   return profile;
 }
 
+function parseSasl(value: string | undefined): SaslMechanism | undefined {
+  if (value === undefined) return undefined;
+  const mechanism = SASL_MECHANISMS.find((name) => name !== "auto" && name === value.toUpperCase());
+  if (!mechanism) fail(`--sasl is SCRAM-SHA-1, DIGEST-MD5 or PLAIN, not ${value}`);
+  return mechanism;
+}
+
 function parsePort(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) > 65535) fail(`${name} takes a port number, not ${value}`);
@@ -163,6 +173,7 @@ function runCommand(args: string[]): Promise<number> {
       mac: { type: "string" },
       profile: { type: "string" },
       quirk: { type: "string", multiple: true },
+      sasl: { type: "string" },
       flash: { type: "string" },
       "xmpp-port": { type: "string" },
       resolve: { type: "string", multiple: true },
@@ -174,6 +185,7 @@ function runCommand(args: string[]): Promise<number> {
   const mac = checkedMac(values.mac);
   const profile = parseProfile(values.profile);
   const quirks = parseQuirks(values.quirk);
+  const sasl = parseSasl(values.sasl);
   const resolve: Record<string, string> = {};
   for (const entry of values.resolve ?? []) {
     const match = /^([^=]+)=(\d+\.\d+\.\d+\.\d+)$/.exec(entry);
@@ -193,7 +205,7 @@ function runCommand(args: string[]): Promise<number> {
   const xmppPort = parsePort(values["xmpp-port"], "--xmpp-port");
   if (!values.json) out(`[host] rabbit ${mac} (${profile} profile), flash ${flashFile}; keys: b click, d double click, e ears, q quit`);
   try {
-    running = runRabbit({ platform: values.platform, mac, profile, quirks, flashFile, xmppPort, resolve, listener });
+    running = runRabbit({ platform: values.platform, mac, profile, quirks, sasl, flashFile, xmppPort, resolve, listener });
   } catch (error) {
     fail((error as Error).message);
   }

@@ -40,6 +40,12 @@ export interface CoreExports {
   md5_update(pointer: number, length: number): void;
   md5_final(out: number, firmware: number): void;
   md5_digest(pointer: number, length: number, out: number, firmware: number): void;
+  sha1_init(): void;
+  sha1_update(pointer: number, length: number): void;
+  sha1_final(out: number): void;
+  sha1_digest(pointer: number, length: number, out: number): void;
+  hmac_sha1(key: number, keyLength: number, message: number, messageLength: number, out: number): void;
+  pbkdf2_sha1(password: number, passwordLength: number, salt: number, saltLength: number, iterations: number, out: number, outLength: number): void;
   base64_encode(pointer: number, length: number, out: number, capacity: number, firmware: number): number;
   base64_decode(pointer: number, length: number, out: number, capacity: number): number;
   base64_decode_firmware(pointer: number, length: number, out: number, capacity: number): number;
@@ -65,12 +71,16 @@ export interface CoreExports {
   ears(left: number, right: number): void;
   rabbit_status(): number;
   rabbit_state(): number;
+  sasl_force(mechanism: number): void;
   // Test points
   test_digest_md5(mac: number, macLength: number, realm: number, realmLength: number, domain: number, domainLength: number,
     password: number, passwordLength: number, nonce: number, nonceLength: number, cnonce: number, cnonceLength: number): number;
   test_response_base64(length: number): number;
   test_register_password(): void;
   test_cnonce(): number;
+  test_scram_first(userLength: number): number;
+  test_scram_final(length: number, password: number, passwordLength: number): number;
+  test_scram_verify(length: number): number;
 }
 
 /**
@@ -220,6 +230,35 @@ export class Core {
     }
     e.md5_final(this.output, firmware ? 1 : 0);
     return this.read(this.output, 16);
+  }
+
+  /** SHA-1 of `data`, fed in pieces of at most the input buffer's size. */
+  sha1(data: Uint8Array): Uint8Array {
+    const e = this.exports;
+    if (data.length <= this.inputCapacity) {
+      e.sha1_digest(this.put(data), data.length, this.output);
+      return this.read(this.output, 20);
+    }
+    e.sha1_init();
+    for (let at = 0; at < data.length; at += this.inputCapacity) {
+      const piece = data.subarray(at, at + this.inputCapacity);
+      e.sha1_update(this.put(piece), piece.length);
+    }
+    e.sha1_final(this.output);
+    return this.read(this.output, 20);
+  }
+
+  /** HMAC-SHA-1; key and message together must fit the input buffer. */
+  hmacSha1(key: Uint8Array, message: Uint8Array): Uint8Array {
+    this.exports.hmac_sha1(this.put(key), key.length, this.put(message, key.length), message.length, this.output);
+    return this.read(this.output, 20);
+  }
+
+  /** PBKDF2-HMAC-SHA-1, `length` bytes (at most the output buffer's size). */
+  pbkdf2Sha1(password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array {
+    if (length > this.outputCapacity) throw new RangeError("the derived key does not fit the module's output buffer");
+    this.exports.pbkdf2_sha1(this.put(password), password.length, this.put(salt, password.length), salt.length, iterations, this.output, length);
+    return this.read(this.output, length);
   }
 
   base64Encode(data: Uint8Array, firmware = false): string {

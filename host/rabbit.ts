@@ -23,6 +23,10 @@ export const REPORT_KINDS: Record<number, string> = {
   8: "resource",
 };
 
+/** The mechanisms `sasl_force` takes, by number (0: the profile chooses). */
+export const SASL_MECHANISMS = ["auto", "DIGEST-MD5", "SCRAM-SHA-1", "PLAIN"] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
 export const STATUS_NAMES = ["booting", "opening", "logging", "loggedin", "opened", "closed", "registration-error"];
 export const STATE_NAMES = ["ssLogging", "ssRegister1", "ssRegister2", "ssBind", "ssStartSession", "ssGetSource", "ssPresence", "ssUnBind", "ssFree"];
 
@@ -50,6 +54,8 @@ export interface RabbitOptions {
   profile?: Profile;
   /** Single quirks on top of the profile. */
   quirks?: QuirkSettings;
+  /** A SASL mechanism to use whatever the profile would choose (`--sasl`). */
+  sasl?: SaslMechanism;
   flash: Flash;
   scheduler: Scheduler;
   network: Network;
@@ -160,6 +166,7 @@ export class Rabbit {
   private applyQuirks(): void {
     const settings = { ...profileQuirks(this.options.profile ?? "firmware"), ...(this.options.quirks ?? {}) };
     for (const [name, on] of Object.entries(settings)) this.exports.quirk_set(quirkIndex(name), on ? 1 : 0);
+    if (this.options.sasl) this.exports.sasl_force(SASL_MECHANISMS.indexOf(this.options.sasl));
   }
 
   private scheduleTick(instance: number): void {

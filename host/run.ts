@@ -4,7 +4,7 @@
 import { dirname } from "node:path";
 import { mkdirSync } from "node:fs";
 import type { Profile, QuirkSettings } from "./quirks.js";
-import { Rabbit, type RabbitListener } from "./rabbit.js";
+import { Rabbit, type RabbitListener, type SaslMechanism } from "./rabbit.js";
 import { RealResolver, type Resolver } from "./vm/dns.js";
 import { Flash } from "./vm/flash.js";
 import { RealHttp } from "./vm/http.js";
@@ -17,6 +17,7 @@ export interface RunOptions {
   mac: string;
   profile: Profile;
   quirks?: QuirkSettings;
+  sasl?: SaslMechanism;
   flashFile: string;
   /** Connections the rabbit makes to port 5222 go here instead. */
   xmppPort?: number;
@@ -73,6 +74,7 @@ export function runRabbit(options: RunOptions): RunningRabbit {
     mac: options.mac,
     profile: options.profile,
     quirks: options.quirks,
+    sasl: options.sasl,
     flash,
     scheduler,
     network: options.xmppPort ? new PortOverride(real, options.xmppPort) : real,

@@ -188,6 +188,7 @@ test("bad usage exits 2 with a message", () => {
     [["run", "--platform", "http://127.0.0.1:1/vl", "--profile", "odd"], /--profile is firmware or standard/],
     [["run", "--platform", "http://127.0.0.1:1/vl", "--quirk", "nope=on"], /unknown quirk 'nope'/],
     [["run", "--platform", "http://127.0.0.1:1/vl", "--mac", "xyz"], /not a MAC address/],
+    [["run", "--platform", "http://127.0.0.1:1/vl", "--sasl", "CRAM-MD5"], /--sasl is SCRAM-SHA-1, DIGEST-MD5 or PLAIN/],
     [["frobnicate"], /unknown command/],
   ];
   // A home of its own: a flash file left by another test would let `run` start without --platform.

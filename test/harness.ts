@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Variant } from "../host/core.js";
 import type { Profile, QuirkSettings } from "../host/quirks.js";
-import { Rabbit } from "../host/rabbit.js";
+import { Rabbit, type SaslMechanism } from "../host/rabbit.js";
 import { VirtualResolver, type SrvRecord } from "../host/vm/dns.js";
 import { Flash } from "../host/vm/flash.js";
 import { VirtualHttp, type HttpAnswer } from "../host/vm/http.js";
@@ -31,6 +31,7 @@ export interface Recorded {
 export interface VirtualRabbitOptions {
   profile?: Profile;
   quirks?: QuirkSettings;
+  sasl?: SaslMechanism;
   password?: string;
   mac?: string;
   variant?: Variant;
@@ -73,6 +74,7 @@ export function virtualRabbit(options: VirtualRabbitOptions = {}): VirtualRabbit
     mac: options.mac ?? MAC,
     profile: options.profile ?? "firmware",
     quirks: options.quirks,
+    sasl: options.sasl,
     flash,
     scheduler,
     network,

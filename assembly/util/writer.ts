@@ -1,6 +1,7 @@
 // A bounded output buffer. Writes past the capacity are dropped and remembered in `overflowed`; nothing is ever written
 // beyond the buffer. The state lives in static memory (see `staticWriter`), so writers cost no allocation.
 
+import { BASE64_NO_ROOM, base64Encode } from "../codec/base64";
 import { WRITER_STATE_SIZE } from "../memory-map";
 import { hexDigit } from "./bytes";
 
@@ -58,6 +59,16 @@ export class Writer {
       this.byte(0x30 + <i32>((value / divisor) % 10));
       divisor /= 10;
     }
+  }
+
+  /** Appends bytes in base64 (RFC 4648; with `firmwarePadding` the firmware's, one '=' short). All or nothing. */
+  base64(pointer: usize, count: i32, firmwarePadding: bool = false): void {
+    const written = base64Encode(pointer, count, this.base + <usize>this.length, this.room(), firmwarePadding);
+    if (written == BASE64_NO_ROOM) {
+      this.overflowed = true;
+      return;
+    }
+    this.length += written;
   }
 
   /** Appends bytes as lowercase hex digits. */

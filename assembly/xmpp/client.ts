@@ -11,7 +11,6 @@ import {
   quirk,
   QUIRK_CLOSE_REBOOTS,
   QUIRK_FAILURE_REREGISTER,
-  QUIRK_MECH_BLIND,
   QUIRK_NO_STARTTLS,
   QUIRK_NO_STREAM_CLOSE,
   QUIRK_REBIND_SAME_STREAM,
@@ -61,11 +60,25 @@ import { bytesEqualAscii, indexOfByte } from "../util/bytes";
 import { fieldClear, fieldCopy, fieldEqualsAscii, fieldEqualsField, fieldLength, fieldSetAscii } from "../util/field";
 import { led_set, rand, reboot, srand, time_ms } from "../vm/host";
 import { dumpTree } from "../xml/dump";
-import { treeNode, treeSlot } from "../xml/tree";
+import { treeSlot } from "../xml/tree";
 import { FRAME_BAD_XML, FRAME_CRASH, FRAME_HEADER, FRAME_NEED_MORE, FRAME_STANZA, FRAME_STREAM_END, FRAME_TOO_LARGE, framingError, framingFeed, framingNext, framingReset } from "./framing";
 import { begin, end, outboxClear, outboxToTx, txClear, txLength } from "./output";
 import { generatePassword, sendRegisterGet, sendRegisterSet, storePassword } from "./register";
-import { CHALLENGE_ANSWERED, CHALLENGE_BAD_RSPAUTH, CHALLENGE_RSPAUTH_OK, onChallenge, saslClear, sendAbort, sendAuth, successProves } from "./sasl";
+import {
+  MECHANISM_DIGEST_MD5,
+  MECHANISM_NONE,
+  MECHANISM_PLAIN,
+  MECHANISM_SCRAM_SHA1,
+  saslChallenge,
+  saslChoose,
+  saslClear,
+  saslCurrent,
+  saslOffered,
+  saslStart,
+  saslSuccessProves,
+  sendAbort,
+} from "./sasl";
+import { CHALLENGE_ANSWERED, CHALLENGE_BAD_PROOF, CHALLENGE_VERIFIED } from "./sasl-common";
 import { sendBind, sendKeepAlive, sendPresence, sendSession, sendSourcesQuery, sendStreamClose, sendStreamHeader, sendUnbind, takeJid } from "./session";
 import { attribute, attributeIs, child, childIn, inNamespace, isElement, isNamed, NS_BIND, NS_SASL, NS_SESSION, NS_STREAMS, NS_TLS, text, valueLength, valuePointer } from "./stanza";
 import { handleIq, handlePing, IQ_PACKET, isPing, messagePacket, queueButton, queueEars } from "./stanzas";
@@ -82,8 +95,6 @@ const WATCHDOG_MS: i32 = 12000;
 
 /** Bumped whenever the connection is dropped or restarted: work on the old one stops. */
 let generation = 0;
-/** Whether the DIGEST-MD5 mechanism was offered (the RFC way checks it). */
-let digestOffered = false;
 
 // =====================================================================================================================
 // Boot
@@ -393,7 +404,7 @@ function onFeatures(tree: usize): void {
       log("No SASL!");
       return;
     }
-    digestOffered = offers(tree, mechanisms, "DIGEST-MD5");
+    saslOffered(tree, mechanisms);
     if (!quirk(QUIRK_NO_STARTTLS)) {
       const tls = childIn(tree, 0, "starttls", NS_TLS);
       if (tls >= 0 && child(tree, tls, "required") >= 0) {
@@ -428,37 +439,38 @@ function onFeatures(tree: usize): void {
   setState(rabbit.STATE_FREE);
 }
 
-/** The mechanism list names `mechanism`. */
-function offers(tree: usize, mechanisms: i32, mechanism: string): bool {
-  const end = <i32>treeNode(tree, mechanisms).end;
-  for (let i = mechanisms + 1; i < end; i++) {
-    if (isNamed(tree, i, "mechanism") && text(tree, i) && bytesEqualAscii(valuePointer, valueLength, mechanism)) return true;
-  }
-  return false;
-}
-
-/** Starts SASL: status sLogging (12 s watchdog), <auth mechanism='DIGEST-MD5'/> (mech-blind: whatever is offered). */
+/**
+ * Starts SASL: status sLogging (12 s watchdog), <auth> for the chosen mechanism (the firmware's: DIGEST-MD5, whatever
+ * is offered).
+ */
 function login(): void {
-  if (!quirk(QUIRK_MECH_BLIND) && !digestOffered) {
+  const mechanism = saslChoose();
+  if (mechanism == MECHANISM_NONE) {
     log("No SASL mechanism this rabbit can use is offered");
     reportText(REPORT_ERROR, "no usable SASL mechanism offered");
     disconnect();
     return;
   }
+  if (mechanism == MECHANISM_SCRAM_SHA1) log("SASL mechanism: SCRAM-SHA-1");
+  else if (mechanism == MECHANISM_PLAIN) log("SASL mechanism: PLAIN");
   setStatus(rabbit.STATUS_LOGGING);
-  sendAuth();
+  if (!saslStart(mechanism)) {
+    log("SASL: could not start the exchange");
+    closeStream();
+    disconnect();
+  }
 }
 
 function onSaslChallenge(tree: usize): void {
   log("State Logging");
   log("rcv challenge:");
-  const result = onChallenge(tree, 0);
+  const result = saslChallenge(tree, 0);
   if (result == CHALLENGE_ANSWERED) {
     log("snd response");
     return;
   }
-  if (result == CHALLENGE_RSPAUTH_OK) return;
-  if (result == CHALLENGE_BAD_RSPAUTH) log("BAD rspauth");
+  if (result == CHALLENGE_VERIFIED) return;
+  if (result == CHALLENGE_BAD_PROOF) log(saslCurrent() == MECHANISM_DIGEST_MD5 ? "BAD rspauth" : "BAD server signature");
   else log("bad challenge");
   // The firmware sends nothing and lets the watchdog act (sasl-silent); the RFC way aborts.
   if (!quirk(QUIRK_SASL_SILENT)) sendAbort();
@@ -466,9 +478,10 @@ function onSaslChallenge(tree: usize): void {
 
 /** SASL success (spec §7.4): the stream restarts on the same connection. */
 function onSaslSuccess(tree: usize): void {
-  if (!quirk(QUIRK_SASL_SILENT) && !successProves(tree, 0)) {
-    log("BAD rspauth");
-    reportText(REPORT_ERROR, "wrong rspauth in success");
+  if (!quirk(QUIRK_SASL_SILENT) && !saslSuccessProves(tree, 0)) {
+    // The server did not prove it knows the password: a failed login, whatever it says.
+    log(saslCurrent() == MECHANISM_DIGEST_MD5 ? "BAD rspauth" : "BAD server signature");
+    reportText(REPORT_ERROR, saslCurrent() == MECHANISM_DIGEST_MD5 ? "wrong rspauth in success" : "wrong server signature in success");
     closeStream();
     disconnect();
     return;

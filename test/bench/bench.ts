@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { createMD5 } from "hash-wasm";
+import { createMD5, createSHA1 } from "hash-wasm";
 import jsMd5Module from "js-md5";
 import SaxLtx from "ltx/src/parsers/ltx.js";
 import { SaxesParser } from "saxes";
@@ -63,7 +63,7 @@ const e = core.exports;
 
 const hashWasm = await createMD5();
 const jsMd5 = jsMd5Module.md5;
-const md5Contenders: [string, (data: Uint8Array) => Uint8Array | ArrayBuffer][] = [
+const md5Contenders: Hasher[] = [
   ["nabaztag-vm", (data) => {
     if (data.length <= core.inputCapacity) {
       core.bytes.set(data, core.input);
@@ -81,29 +81,54 @@ const md5Contenders: [string, (data: Uint8Array) => Uint8Array | ArrayBuffer][] 
   ["js-md5", (data) => jsMd5.arrayBuffer(data)],
 ];
 
-// All contenders agree before anything is timed.
-for (const size of [0, 64, 1000, 1 << 20]) {
-  const data = new Uint8Array(size).map((_, i) => (i * 13 + 5) & 0xff);
-  const expected = createHash("md5").update(data).digest("hex");
-  for (const [name, fn] of md5Contenders) {
-    const got = Buffer.from(new Uint8Array(fn(data))).toString("hex");
-    if (got !== expected) throw new Error(`${name} disagrees on MD5 of ${size} bytes`);
+type Hasher = [string, (data: Uint8Array) => Uint8Array | ArrayBuffer];
+
+/** Checks that every contender gives node:crypto's digest, then times them at 64 B, 1 KiB and 1 MiB. */
+function hashTable(title: string, algorithm: string, contenders: Hasher[]): void {
+  for (const size of [0, 64, 1000, 1 << 20]) {
+    const data = new Uint8Array(size).map((_, i) => (i * 13 + 5) & 0xff);
+    const expected = createHash(algorithm).update(data).digest("hex");
+    for (const [name, fn] of contenders) {
+      const got = Buffer.from(new Uint8Array(fn(data))).toString("hex");
+      if (got !== expected) throw new Error(`${name} disagrees on ${title} of ${size} bytes`);
+    }
+  }
+  console.log(`${title.padEnd(32)}${contenders.map(([n]) => n.padStart(12)).join("")}   ${contenders.slice(1).map(([n]) => `/${n.slice(0, 6)}`.padStart(8)).join("")}`);
+  for (const [label, size, batch] of [["64 B message", 64, 256], ["1 KiB message", 1024, 64], ["1 MiB message", 1 << 20, 1]] as const) {
+    const data = new Uint8Array(size).map((_, i) => (i * 13 + 5) & 0xff);
+    const { rates, ratios } = compare(contenders.map(([, fn]) => () => fn(data)), batch);
+    if (size >= 1 << 20) console.log(row(label, rates.map((r) => (r * size) / 1e6), ratios, "MB/s"));
+    else console.log(row(label, rates, ratios, "hashes/s"));
   }
 }
 
 console.log(`nabaztag-vm benchmark: node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
 console.log(`Contenders run in turn, ${ROUNDS} rounds of ${ROUND_MS} ms each; figures are medians, ratios the median of each round's ours / theirs.`);
 console.log();
-console.log(`MD5${" ".repeat(29)}${md5Contenders.map(([n]) => n.padStart(12)).join("")}   ${md5Contenders.slice(1).map(([n]) => `/${n.slice(0, 6)}`.padStart(8)).join("")}`);
-for (const [label, size, batch] of [["64 B message", 64, 256], ["1 KiB message", 1024, 64], ["1 MiB message", 1 << 20, 1]] as const) {
-  const data = new Uint8Array(size).map((_, i) => (i * 13 + 5) & 0xff);
-  const { rates, ratios } = compare(md5Contenders.map(([, fn]) => () => fn(data)), batch);
-  if (size >= 1 << 20) {
-    console.log(row(label, rates.map((r) => (r * size) / 1e6), ratios, "MB/s"));
-  } else {
-    console.log(row(label, rates, ratios, "hashes/s"));
-  }
-}
+hashTable("MD5", "md5", md5Contenders);
+
+// ---------------------------------------------------------------------------------------------------------------------
+// SHA-1
+
+const hashWasmSha1 = await createSHA1();
+const sha1Contenders: Hasher[] = [
+  ["nabaztag-vm", (data) => {
+    if (data.length <= core.inputCapacity) {
+      core.bytes.set(data, core.input);
+      e.sha1_digest(core.input, data.length, core.output);
+      return core.bytes.slice(core.output, core.output + 20);
+    }
+    return core.sha1(data);
+  }],
+  ["node:crypto", (data) => createHash("sha1").update(data).digest()],
+  ["hash-wasm", (data) => {
+    hashWasmSha1.init();
+    hashWasmSha1.update(data);
+    return hashWasmSha1.digest("binary");
+  }],
+];
+console.log();
+hashTable("SHA-1", "sha1", sha1Contenders);
 
 // ---------------------------------------------------------------------------------------------------------------------
 // XML

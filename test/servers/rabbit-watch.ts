@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { observe, type RabbitEvent } from "../../host/observe.js";
 import type { Profile, QuirkSettings } from "../../host/quirks.js";
+import type { SaslMechanism } from "../../host/rabbit.js";
 import { runRabbit, type RunningRabbit } from "../../host/run.js";
 
 export interface Platform {
@@ -56,9 +57,20 @@ export interface WatchedRabbit {
   stop(): void;
 }
 
-export function watchRabbit(options: { platform: string; domain: string; profile: Profile; quirks?: QuirkSettings; mac?: string }): WatchedRabbit {
+export interface WatchOptions {
+  platform: string;
+  domain: string;
+  profile: Profile;
+  quirks?: QuirkSettings;
+  sasl?: SaslMechanism;
+  mac?: string;
+  /** The flash file; by default a fresh one, removed on stop. */
+  flashFile?: string;
+}
+
+export function watchRabbit(options: WatchOptions): WatchedRabbit {
   const mac = options.mac ?? randomMac();
-  const directory = mkdtempSync(join(tmpdir(), "nabaztag-rabbit-"));
+  const directory = options.flashFile ? undefined : mkdtempSync(join(tmpdir(), "nabaztag-rabbit-"));
   const events: RabbitEvent[] = [];
   const waiters: { test: (event: RabbitEvent) => boolean; from: number; resolve: (event: RabbitEvent) => void }[] = [];
   const listener = observe({
@@ -81,7 +93,8 @@ export function watchRabbit(options: { platform: string; domain: string; profile
     mac,
     profile: options.profile,
     quirks: options.quirks,
-    flashFile: join(directory, "flash.bin"),
+    sasl: options.sasl,
+    flashFile: options.flashFile ?? join(directory!, "flash.bin"),
     resolve: { [options.domain]: "127.0.0.1" },
     listener,
   });
@@ -108,7 +121,7 @@ export function watchRabbit(options: { platform: string; domain: string; profile
     uart: () => events.filter((e) => e.event === "uart").map((e) => String(e.line)),
     stop() {
       running.stop();
-      rmSync(directory, { recursive: true, force: true });
+      if (directory) rmSync(directory, { recursive: true, force: true });
     },
   };
 }
