@@ -59,8 +59,9 @@ if (forTests) {
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     console.error(`prepare: installing ${missing.join(", ")} from Debian (apt-get)`);
     for (const args of [["update"], ["install", "-y", "--no-install-recommends", ...missing]]) {
+      // sudo drops the environment: the variable goes on its command line.
       const command = sudo.length ? "sudo" : "apt-get";
-      const full = sudo.length ? ["apt-get", ...args] : args;
+      const full = sudo.length ? ["DEBIAN_FRONTEND=noninteractive", "apt-get", ...args] : args;
       const result = spawnSync(command, full, { stdio: "inherit", env });
       if (result.status !== 0) {
         console.error(`prepare: apt-get ${args.join(" ")} failed; the integration tests need ${missing.join(" and ")}`);
