@@ -16,9 +16,13 @@ export interface ObserveOptions {
   write: (line: string) => void;
 }
 
-/** Replaces the secrets, and the content of any <password> element, with stars. */
+/**
+ * Replaces the secrets with stars, and so the content of any <password> element and of a SASL PLAIN <auth> (the
+ * password in base64).
+ */
 export function maskSecrets(text: string, secrets: string[]): string {
-  let out = text.replace(/(<password>)([^<]*)(<\/password>)/g, (_all, open: string, inner: string, close: string) => open + "*".repeat(inner.length) + close);
+  const stars = (_all: string, open: string, inner: string, close: string) => open + "*".repeat(inner.length) + close;
+  let out = text.replace(/(<password>)([^<]*)(<\/password>)/g, stars).replace(/(<auth [^>]*mechanism=['"]PLAIN['"][^>]*>)([^<]*)(<\/auth>)/g, stars);
   for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("*".repeat(secret.length));
   return out;
 }

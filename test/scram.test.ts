@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { test } from "node:test";
 import { Core } from "../host/core.js";
+import { maskSecrets } from "../host/observe.js";
 import type { Profile } from "../host/quirks.js";
 import type { SaslMechanism } from "../host/rabbit.js";
 import { base64, MAC, ScriptedServer, unbase64, virtualRabbit, type Step } from "./harness.js";
@@ -257,4 +258,11 @@ test("standard: each login draws a fresh client nonce", () => {
   const nonces = server.received.map((stanzas) => unbase64(/>([^<]+)</.exec(stanzas.find((stanza) => auth.test(stanza))!)![1]!).split(",r=")[1]);
   assert.equal(nonces.length, 2);
   assert.notEqual(nonces[0], nonces[1]);
+});
+
+test("PLAIN's <auth> is masked in the host's output, as the password is", () => {
+  const auth = `<auth ${SASL} mechanism='PLAIN'>${base64(`\0${MAC}\0${PASSWORD}`)}</auth>`;
+  const masked = maskSecrets(`[tcp] #1 >> ${auth}`, [PASSWORD]);
+  assert.ok(!masked.includes(base64(`\0${MAC}\0${PASSWORD}`)));
+  assert.match(masked, /mechanism='PLAIN'>\*+<\/auth>$/);
 });
