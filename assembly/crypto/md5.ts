@@ -115,49 +115,68 @@ function firmwareAddsBlock(length: u64): bool {
   return rotl<u32>(a + x + t + (c ^ (b | ~d)), s) + b;
 }
 
-/** Compresses the 64-byte block at `p` into the state. MD5 words are little-endian, as WebAssembly loads are. */
+// The 64 additive constants, ⌊|sin(i + 1)| · 2^32⌋, in step order.
+const STEP_CONSTANTS: usize = memory.data<u32>([
+  0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+  0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+  0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+  0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+  0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+  0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+  0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+  0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
+], 16);
+
+// Byte offsets of the message word each step of rounds 2 to 4 reads (round 1 reads the words in order).
+const WORD_OFFSETS: usize = memory.data<u8>([
+  4, 24, 44, 0, 20, 40, 60, 16, 36, 56, 12, 32, 52, 8, 28, 48,
+  20, 32, 44, 56, 4, 16, 28, 40, 52, 0, 12, 24, 36, 48, 60, 8,
+  0, 28, 56, 20, 48, 12, 40, 4, 32, 60, 24, 52, 16, 44, 8, 36,
+], 16);
+
+/**
+ * Compresses the 64-byte block at `p` into the state. MD5 words are little-endian, as WebAssembly loads are.
+ * Each round is a loop of four passes of four steps (the rotation of a, b, c, d repeats every four steps). The loads
+ * of the constant and the message word are off the dependency chain through b, so rolling costs little time and saves
+ * three quarters of the code.
+ */
 function md5Block(p: usize): void {
-  const x0 = load<u32>(p, 0), x1 = load<u32>(p, 4), x2 = load<u32>(p, 8), x3 = load<u32>(p, 12);
-  const x4 = load<u32>(p, 16), x5 = load<u32>(p, 20), x6 = load<u32>(p, 24), x7 = load<u32>(p, 28);
-  const x8 = load<u32>(p, 32), x9 = load<u32>(p, 36), x10 = load<u32>(p, 40), x11 = load<u32>(p, 44);
-  const x12 = load<u32>(p, 48), x13 = load<u32>(p, 52), x14 = load<u32>(p, 56), x15 = load<u32>(p, 60);
   let a = h0, b = h1, c = h2, d = h3;
-
-  a = f(a, b, c, d, x0, 7, 0xd76aa478); d = f(d, a, b, c, x1, 12, 0xe8c7b756);
-  c = f(c, d, a, b, x2, 17, 0x242070db); b = f(b, c, d, a, x3, 22, 0xc1bdceee);
-  a = f(a, b, c, d, x4, 7, 0xf57c0faf); d = f(d, a, b, c, x5, 12, 0x4787c62a);
-  c = f(c, d, a, b, x6, 17, 0xa8304613); b = f(b, c, d, a, x7, 22, 0xfd469501);
-  a = f(a, b, c, d, x8, 7, 0x698098d8); d = f(d, a, b, c, x9, 12, 0x8b44f7af);
-  c = f(c, d, a, b, x10, 17, 0xffff5bb1); b = f(b, c, d, a, x11, 22, 0x895cd7be);
-  a = f(a, b, c, d, x12, 7, 0x6b901122); d = f(d, a, b, c, x13, 12, 0xfd987193);
-  c = f(c, d, a, b, x14, 17, 0xa679438e); b = f(b, c, d, a, x15, 22, 0x49b40821);
-
-  a = g(a, b, c, d, x1, 5, 0xf61e2562); d = g(d, a, b, c, x6, 9, 0xc040b340);
-  c = g(c, d, a, b, x11, 14, 0x265e5a51); b = g(b, c, d, a, x0, 20, 0xe9b6c7aa);
-  a = g(a, b, c, d, x5, 5, 0xd62f105d); d = g(d, a, b, c, x10, 9, 0x02441453);
-  c = g(c, d, a, b, x15, 14, 0xd8a1e681); b = g(b, c, d, a, x4, 20, 0xe7d3fbc8);
-  a = g(a, b, c, d, x9, 5, 0x21e1cde6); d = g(d, a, b, c, x14, 9, 0xc33707d6);
-  c = g(c, d, a, b, x3, 14, 0xf4d50d87); b = g(b, c, d, a, x8, 20, 0x455a14ed);
-  a = g(a, b, c, d, x13, 5, 0xa9e3e905); d = g(d, a, b, c, x2, 9, 0xfcefa3f8);
-  c = g(c, d, a, b, x7, 14, 0x676f02d9); b = g(b, c, d, a, x12, 20, 0x8d2a4c8a);
-
-  a = h(a, b, c, d, x5, 4, 0xfffa3942); d = h(d, a, b, c, x8, 11, 0x8771f681);
-  c = h(c, d, a, b, x11, 16, 0x6d9d6122); b = h(b, c, d, a, x14, 23, 0xfde5380c);
-  a = h(a, b, c, d, x1, 4, 0xa4beea44); d = h(d, a, b, c, x4, 11, 0x4bdecfa9);
-  c = h(c, d, a, b, x7, 16, 0xf6bb4b60); b = h(b, c, d, a, x10, 23, 0xbebfbc70);
-  a = h(a, b, c, d, x13, 4, 0x289b7ec6); d = h(d, a, b, c, x0, 11, 0xeaa127fa);
-  c = h(c, d, a, b, x3, 16, 0xd4ef3085); b = h(b, c, d, a, x6, 23, 0x04881d05);
-  a = h(a, b, c, d, x9, 4, 0xd9d4d039); d = h(d, a, b, c, x12, 11, 0xe6db99e5);
-  c = h(c, d, a, b, x15, 16, 0x1fa27cf8); b = h(b, c, d, a, x2, 23, 0xc4ac5665);
-
-  a = i(a, b, c, d, x0, 6, 0xf4292244); d = i(d, a, b, c, x7, 10, 0x432aff97);
-  c = i(c, d, a, b, x14, 15, 0xab9423a7); b = i(b, c, d, a, x5, 21, 0xfc93a039);
-  a = i(a, b, c, d, x12, 6, 0x655b59c3); d = i(d, a, b, c, x3, 10, 0x8f0ccc92);
-  c = i(c, d, a, b, x10, 15, 0xffeff47d); b = i(b, c, d, a, x1, 21, 0x85845dd1);
-  a = i(a, b, c, d, x8, 6, 0x6fa87e4f); d = i(d, a, b, c, x15, 10, 0xfe2ce6e0);
-  c = i(c, d, a, b, x6, 15, 0xa3014314); b = i(b, c, d, a, x13, 21, 0x4e0811a1);
-  a = i(a, b, c, d, x4, 6, 0xf7537e82); d = i(d, a, b, c, x11, 10, 0xbd3af235);
-  c = i(c, d, a, b, x2, 15, 0x2ad7d2bb); b = i(b, c, d, a, x9, 21, 0xeb86d391);
+  let k = STEP_CONSTANTS;
+  let x = p;
+  for (let pass = 0; pass < 4; pass++) {
+    a = f(a, b, c, d, load<u32>(x, 0), 7, load<u32>(k, 0));
+    d = f(d, a, b, c, load<u32>(x, 4), 12, load<u32>(k, 4));
+    c = f(c, d, a, b, load<u32>(x, 8), 17, load<u32>(k, 8));
+    b = f(b, c, d, a, load<u32>(x, 12), 22, load<u32>(k, 12));
+    x += 16;
+    k += 16;
+  }
+  let o = WORD_OFFSETS;
+  for (let pass = 0; pass < 4; pass++) {
+    a = g(a, b, c, d, load<u32>(p + load<u8>(o, 0)), 5, load<u32>(k, 0));
+    d = g(d, a, b, c, load<u32>(p + load<u8>(o, 1)), 9, load<u32>(k, 4));
+    c = g(c, d, a, b, load<u32>(p + load<u8>(o, 2)), 14, load<u32>(k, 8));
+    b = g(b, c, d, a, load<u32>(p + load<u8>(o, 3)), 20, load<u32>(k, 12));
+    o += 4;
+    k += 16;
+  }
+  for (let pass = 0; pass < 4; pass++) {
+    a = h(a, b, c, d, load<u32>(p + load<u8>(o, 0)), 4, load<u32>(k, 0));
+    d = h(d, a, b, c, load<u32>(p + load<u8>(o, 1)), 11, load<u32>(k, 4));
+    c = h(c, d, a, b, load<u32>(p + load<u8>(o, 2)), 16, load<u32>(k, 8));
+    b = h(b, c, d, a, load<u32>(p + load<u8>(o, 3)), 23, load<u32>(k, 12));
+    o += 4;
+    k += 16;
+  }
+  for (let pass = 0; pass < 4; pass++) {
+    a = i(a, b, c, d, load<u32>(p + load<u8>(o, 0)), 6, load<u32>(k, 0));
+    d = i(d, a, b, c, load<u32>(p + load<u8>(o, 1)), 10, load<u32>(k, 4));
+    c = i(c, d, a, b, load<u32>(p + load<u8>(o, 2)), 15, load<u32>(k, 8));
+    b = i(b, c, d, a, load<u32>(p + load<u8>(o, 3)), 21, load<u32>(k, 12));
+    o += 4;
+    k += 16;
+  }
 
   h0 += a;
   h1 += b;
