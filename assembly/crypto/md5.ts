@@ -94,27 +94,6 @@ function firmwareAddsBlock(length: u64): bool {
   return r >= 56 && r <= 63;
 }
 
-// The round functions, written so that a + x + t (which does not depend on the previous step) is summed while the
-// previous step finishes, and the previous result b enters as late as possible: MD5 is bound by this dependency chain.
-// G uses (d & b) + (~d & c), whose terms never overlap, so only one operation waits for b.
-
-// @ts-ignore: decorator
-@inline function f(a: u32, b: u32, c: u32, d: u32, x: u32, s: u32, t: u32): u32 {
-  return rotl<u32>(a + x + t + (d ^ (b & (c ^ d))), s) + b;
-}
-// @ts-ignore: decorator
-@inline function g(a: u32, b: u32, c: u32, d: u32, x: u32, s: u32, t: u32): u32 {
-  return rotl<u32>(a + x + t + (~d & c) + (d & b), s) + b;
-}
-// @ts-ignore: decorator
-@inline function h(a: u32, b: u32, c: u32, d: u32, x: u32, s: u32, t: u32): u32 {
-  return rotl<u32>(a + x + t + (b ^ (c ^ d)), s) + b;
-}
-// @ts-ignore: decorator
-@inline function i(a: u32, b: u32, c: u32, d: u32, x: u32, s: u32, t: u32): u32 {
-  return rotl<u32>(a + x + t + (c ^ (b | ~d)), s) + b;
-}
-
 // The 64 additive constants, ⌊|sin(i + 1)| · 2^32⌋, in step order.
 const STEP_CONSTANTS: usize = memory.data<u32>([
   0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
@@ -133,51 +112,40 @@ const WORD_OFFSETS: usize = memory.data<u8>([
   20, 32, 44, 56, 4, 16, 28, 40, 52, 0, 12, 24, 36, 48, 60, 8,
   0, 28, 56, 20, 48, 12, 40, 4, 32, 60, 24, 52, 16, 44, 8, 36,
 ], 16);
+/** Left rotations: four per round, repeating every four steps. */
+const ROTATIONS: usize = memory.data<u8>([7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21], 16);
 
 /**
  * Compresses the 64-byte block at `p` into the state. MD5 words are little-endian, as WebAssembly loads are.
- * Each round is a loop of four passes of four steps (the rotation of a, b, c, d repeats every four steps). The loads
- * of the constant and the message word are off the dependency chain through b, so rolling costs little time and saves
- * three quarters of the code.
+ *
+ * One loop per round, one step per pass. Rolling costs no time under V8 (measured: the same MB/s as the fully unrolled
+ * form, in a fifth of the code): the table loads and a + x + t do not depend on the previous step, so they run while
+ * it finishes, and the renaming of a, b, c, d is free. Each round function is written so that b, the previous step's
+ * result, enters as late as possible; G uses (~d & c) + (d & b), whose terms never overlap.
  */
 function md5Block(p: usize): void {
   let a = h0, b = h1, c = h2, d = h3;
-  let k = STEP_CONSTANTS;
-  let x = p;
-  for (let pass = 0; pass < 4; pass++) {
-    a = f(a, b, c, d, load<u32>(x, 0), 7, load<u32>(k, 0));
-    d = f(d, a, b, c, load<u32>(x, 4), 12, load<u32>(k, 4));
-    c = f(c, d, a, b, load<u32>(x, 8), 17, load<u32>(k, 8));
-    b = f(b, c, d, a, load<u32>(x, 12), 22, load<u32>(k, 12));
-    x += 16;
-    k += 16;
+  let step = 0;
+  for (; step < 16; step++) {
+    const sum = a + load<u32>(p + (<usize>step << 2)) + load<u32>(STEP_CONSTANTS + (<usize>step << 2)) + (d ^ (b & (c ^ d)));
+    a = d; d = c; c = b;
+    b += rotl<u32>(sum, load<u8>(ROTATIONS + (step & 3)));
   }
-  let o = WORD_OFFSETS;
-  for (let pass = 0; pass < 4; pass++) {
-    a = g(a, b, c, d, load<u32>(p + load<u8>(o, 0)), 5, load<u32>(k, 0));
-    d = g(d, a, b, c, load<u32>(p + load<u8>(o, 1)), 9, load<u32>(k, 4));
-    c = g(c, d, a, b, load<u32>(p + load<u8>(o, 2)), 14, load<u32>(k, 8));
-    b = g(b, c, d, a, load<u32>(p + load<u8>(o, 3)), 20, load<u32>(k, 12));
-    o += 4;
-    k += 16;
+  for (; step < 32; step++) {
+    const sum = a + load<u32>(p + load<u8>(WORD_OFFSETS + step - 16)) + load<u32>(STEP_CONSTANTS + (<usize>step << 2)) + (~d & c) + (d & b);
+    a = d; d = c; c = b;
+    b += rotl<u32>(sum, load<u8>(ROTATIONS + 4 + (step & 3)));
   }
-  for (let pass = 0; pass < 4; pass++) {
-    a = h(a, b, c, d, load<u32>(p + load<u8>(o, 0)), 4, load<u32>(k, 0));
-    d = h(d, a, b, c, load<u32>(p + load<u8>(o, 1)), 11, load<u32>(k, 4));
-    c = h(c, d, a, b, load<u32>(p + load<u8>(o, 2)), 16, load<u32>(k, 8));
-    b = h(b, c, d, a, load<u32>(p + load<u8>(o, 3)), 23, load<u32>(k, 12));
-    o += 4;
-    k += 16;
+  for (; step < 48; step++) {
+    const sum = a + load<u32>(p + load<u8>(WORD_OFFSETS + step - 16)) + load<u32>(STEP_CONSTANTS + (<usize>step << 2)) + (b ^ (c ^ d));
+    a = d; d = c; c = b;
+    b += rotl<u32>(sum, load<u8>(ROTATIONS + 8 + (step & 3)));
   }
-  for (let pass = 0; pass < 4; pass++) {
-    a = i(a, b, c, d, load<u32>(p + load<u8>(o, 0)), 6, load<u32>(k, 0));
-    d = i(d, a, b, c, load<u32>(p + load<u8>(o, 1)), 10, load<u32>(k, 4));
-    c = i(c, d, a, b, load<u32>(p + load<u8>(o, 2)), 15, load<u32>(k, 8));
-    b = i(b, c, d, a, load<u32>(p + load<u8>(o, 3)), 21, load<u32>(k, 12));
-    o += 4;
-    k += 16;
+  for (; step < 64; step++) {
+    const sum = a + load<u32>(p + load<u8>(WORD_OFFSETS + step - 16)) + load<u32>(STEP_CONSTANTS + (<usize>step << 2)) + (c ^ (b | ~d));
+    a = d; d = c; c = b;
+    b += rotl<u32>(sum, load<u8>(ROTATIONS + 12 + (step & 3)));
   }
-
   h0 += a;
   h1 += b;
   h2 += c;
