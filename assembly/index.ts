@@ -1,16 +1,11 @@
 // The rabbit's WebAssembly module: its exports are the ABI (docs/ABI.md). Pointers and lengths are i32 into the static
-// buffers of memory-map.ts; booleans are i32 0/1.
+// buffers of memory-map.ts; booleans are i32 0/1. The core (MD5, base64, tokenizer, trees, dump) is core.ts.
 
-import { base64Decode, base64DecodeFirmware, base64Encode, base64Setup } from "./codec/base64";
 import { hmacSha1 } from "./crypto/hmac";
-import { md5, md5Final, md5Init, md5Update } from "./crypto/md5";
 import { pbkdf2Sha1 } from "./crypto/pbkdf2";
 import { sha1, sha1Final, sha1Init, sha1Update } from "./crypto/sha1";
 import { quirk, setAllQuirks, setQuirk } from "./quirks";
-import { dumpTree } from "./xml/dump";
 import { fwReadElement, fwRestEnd, fwRestStart, fwTextLength } from "./xml/firmware-reader";
-import { stanzaReaderFeed, stanzaReaderNext, stanzaReaderReset } from "./xml/stanza-reader";
-import { xmlFeed, xmlNext, xmlReset, xmlSetup } from "./xml/tokenizer";
 import { treeSlot } from "./xml/tree";
 import { SHA1_CONTEXT, DOMAIN, MAC_HEX, PASSWORD, SASL_CHARSET, SASL_CNONCE, SASL_NONCE, SASL_QOP, SASL_REALM, TEST_WRITER, IO_IN, IO_OUT, IO_OUT_CAPACITY } from "./memory-map";
 import { readMac } from "./rabbit/boot";
@@ -24,19 +19,9 @@ import { saslForce } from "./xmpp/sasl";
 import { scramClientFirst, scramMessage, scramServerFinal, scramServerFirst } from "./xmpp/sasl-scram";
 import { appendBase64, buildResponse, expectedRspauth, makeCnonceForTest, plaintext, setCnonce } from "./xmpp/sasl-digest-md5";
 
-base64Setup();
-xmlSetup();
+export * from "./core";
+
 stateSetup();
-
-// ---------------------------------------------------------------------------------------------------------------------
-// Memory map: where the host reads and writes.
-
-export { IO_IN, IO_IN_CAPACITY, IO_OUT, IO_OUT_CAPACITY, XML_EVENT } from "./memory-map";
-
-/** First byte past the module's static memory: everything the module uses lies below it. */
-export function arena_end(): usize {
-  return __heap_base;
-}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Quirk switches (quirks.ts numbering).
@@ -51,26 +36,6 @@ export function quirk_get(index: i32): i32 {
 
 export function quirks_set_all(on: i32): void {
   setAllQuirks(on != 0);
-}
-
-// ---------------------------------------------------------------------------------------------------------------------
-// MD5
-
-export function md5_init(): void {
-  md5Init();
-}
-
-export function md5_update(pointer: usize, length: i32): void {
-  md5Update(pointer, length);
-}
-
-/** Writes the 16-byte digest at `out`; `firmware` = 1 reproduces the firmware's length bug. */
-export function md5_final(out: usize, firmware: i32): void {
-  md5Final(out, firmware != 0);
-}
-
-export function md5_digest(pointer: usize, length: i32, out: usize, firmware: i32): void {
-  md5(pointer, length, out, firmware != 0);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -104,69 +69,7 @@ export function pbkdf2_sha1(password: usize, passwordLength: i32, salt: usize, s
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Base64
-
-/** Encoded length, or -4 (no room). `firmware` = 1: the firmware's short padding. */
-export function base64_encode(pointer: usize, length: i32, out: usize, capacity: i32, firmware: i32): i32 {
-  return base64Encode(pointer, length, out, capacity, firmware != 0);
-}
-
-/** Decoded length, or -1 bad character, -2 bad padding, -3 bad length, -4 no room. */
-export function base64_decode(pointer: usize, length: i32, out: usize, capacity: i32): i32 {
-  return base64Decode(pointer, length, out, capacity);
-}
-
-/** The firmware's decoder: ⌊6·length/8⌋ bytes, or -4 (no room). */
-export function base64_decode_firmware(pointer: usize, length: i32, out: usize, capacity: i32): i32 {
-  return base64DecodeFirmware(pointer, length, out, capacity);
-}
-
-// ---------------------------------------------------------------------------------------------------------------------
-// XML tokenizer (xml/tokenizer.ts). The event is at XML_EVENT.
-
-export function xml_reset(): void {
-  xmlReset();
-}
-
-export function xml_feed(pointer: usize, length: i32): i32 {
-  return xmlFeed(pointer, length);
-}
-
-export function xml_next(): i32 {
-  return xmlNext();
-}
-
-/** Runs the tokenizer to the end of the chunk; returns the number of events, or the error. (Benchmarks, tests.) */
-export function xml_drain(): i32 {
-  let events = 0;
-  while (true) {
-    const kind = xmlNext();
-    if (kind < 0) return kind;
-    if (kind == 0) return events;
-    events++;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------------
-// Stanza trees. Slot numbers index TREE_SLOT_AREA.
-
-export function stanza_reset(): void {
-  stanzaReaderReset();
-}
-
-export function stanza_feed(pointer: usize, length: i32): i32 {
-  return stanzaReaderFeed(pointer, length);
-}
-
-/** READ_* (0 need more, 1 header, 2 stanza, 3 stream end) or a negative error; the tree is in `slot`. */
-export function stanza_next(slot: i32): i32 {
-  return stanzaReaderNext(treeSlot(slot));
-}
-
-/** Writes the debug dump of the tree in `slot` to the UART. */
-export function stanza_dump(slot: i32): void {
-  dumpTree(treeSlot(slot));
-}
+// The firmware's own reader (xml/firmware-reader.ts). Slot numbers index TREE_SLOT_AREA.
 
 /**
  * The firmware's reader on [pointer, pointer + length): 1 element (tree in `slot`, rest in firmware_rest), 2 text

@@ -5,17 +5,26 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** Compiled variants: `release` (optimized, no assertions) and `debug` (assertions, names). */
+/** The rabbit's compiled variants: `release` (optimized, no assertions) and `debug` (assertions, names). */
 export type Variant = "release" | "debug";
 
-export function modulePath(variant: Variant): string {
-  return fileURLToPath(new URL(variant === "release" ? "../rabbit.wasm" : "../rabbit.debug.wasm", import.meta.url));
+/**
+ * A build to load: a variant of the rabbit, or `core`: the core alone (assembly/core.ts: MD5, base64, tokenizer,
+ * stanza trees, dump; release options). The core has only the core's exports of CoreExports and imports only
+ * `vm.uart_write`.
+ */
+export type Build = Variant | "core";
+
+const FILES: Record<Build, string> = { release: "rabbit.wasm", debug: "rabbit.debug.wasm", core: "core.wasm" };
+
+export function modulePath(build: Build): string {
+  return fileURLToPath(new URL(`../${FILES[build]}`, import.meta.url));
 }
 
-const compiled = new Map<Variant, WebAssembly.Module>();
+const compiled = new Map<Build, WebAssembly.Module>();
 
-/** Compiles a variant once per process; every rabbit instance shares it. */
-export function compileModule(variant: Variant = "release"): WebAssembly.Module {
+/** Compiles a build once per process; every rabbit instance shares it. */
+export function compileModule(variant: Build = "release"): WebAssembly.Module {
   let module = compiled.get(variant);
   if (!module) {
     module = new WebAssembly.Module(readFileSync(modulePath(variant)));
@@ -195,7 +204,7 @@ export class Core {
     this.outputCapacity = this.exports.IO_OUT_CAPACITY.value as number;
   }
 
-  static load(services: CoreServices = {}, variant: Variant = "release"): Core {
+  static load(services: CoreServices = {}, variant: Build = "release"): Core {
     let instance: WebAssembly.Instance | undefined;
     const imports = coreImports(services, () => (instance!.exports as unknown as CoreExports).memory);
     instance = new WebAssembly.Instance(compileModule(variant), imports);

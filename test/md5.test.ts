@@ -7,12 +7,13 @@ import { hex, randomBytes, randomInt, readVectors, seededRandom, vectorPattern }
 const vectors = readVectors();
 const core = Core.load({}, "debug");
 const release = Core.load({}, "release");
+const coreOnly = Core.load({}, "core");
 
-test("md5: every vector, firmware and standard digests, both builds", () => {
+test("md5: every vector, firmware and standard digests, in the debug, release and core builds", () => {
   assert.equal(vectors.md5.length, 16);
   for (const v of vectors.md5) {
     const input = vectorPattern(v.length);
-    for (const c of [core, release]) {
+    for (const c of [core, release, coreOnly]) {
       assert.equal(hex(c.md5(input, true)), v.firmware, `firmware, length ${v.length}`);
       assert.equal(hex(c.md5(input, false)), v.standard, `standard, length ${v.length}`);
     }

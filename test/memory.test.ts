@@ -7,7 +7,7 @@ import { Core, modulePath } from "../host/core.js";
 import { memoryLimits } from "../host/wasm-info.js";
 import { seedConnections } from "./helpers.js";
 
-for (const variant of ["release", "debug"] as const) {
+for (const variant of ["release", "debug", "core"] as const) {
   test(`${variant} module: memory initial == maximum, and it cannot grow`, () => {
     const limits = memoryLimits(readFileSync(modulePath(variant)));
     assert.equal(limits.maximum, limits.initial);
@@ -19,8 +19,8 @@ for (const variant of ["release", "debug"] as const) {
   });
 }
 
-test("memory size is unchanged after hashing 1 MiB and tokenizing 10 MB", () => {
-  const core = Core.load({}, "release");
+for (const variant of ["release", "core"] as const) test(`${variant} module: memory size is unchanged after hashing 1 MiB and tokenizing 10 MB`, () => {
+  const core = Core.load({}, variant);
   const before = core.exports.memory.buffer.byteLength;
   const mebibyte = new Uint8Array(1 << 20).map((_, i) => (i * 31 + 7) & 0xff);
   assert.equal(core.md5(mebibyte).length, 16);

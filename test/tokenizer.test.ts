@@ -8,6 +8,8 @@ import { randomBytes, randomInt, seedConnections, seededRandom } from "./helpers
 
 const core = Core.load({}, "debug");
 const release = Core.load({}, "release");
+/** The core built alone (build/core.wasm). */
+const coreOnly = Core.load({}, "core");
 const HEADER = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='x' version='1.0'>";
 
 function events(input: string | Uint8Array, c = core): XmlEvent[] {
@@ -152,7 +154,7 @@ test("malformed inputs each give their own error code, never a trap, and reset r
     ["malformed", HEADER + "<m a></m>"],
   ];
   for (const [expected, input] of cases) {
-    for (const c of [core, release]) {
+    for (const c of [core, release, coreOnly]) {
       assert.equal(errorOf(input, c), expected, `${String(input).slice(HEADER.length, HEADER.length + 40)}`);
       // The error is sticky until reset...
       assert.equal(c.exports.xml_next(), XML_ERROR_CODES[expected]);

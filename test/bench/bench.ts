@@ -209,13 +209,21 @@ console.log(row(`small stanza (${SMALL_STANZA.length} B) per read`, small.rates.
 // Module size
 
 console.log();
-const release = readFileSync(modulePath("release"));
-console.log(`Module: release ${release.length} bytes (${(release.length / 1024).toFixed(2)} KiB), gzip -9 ${gzipSync(release, { level: 9 }).length} bytes`);
-// Code by area, from the same build with a name section (build/rabbit.sizes.wasm).
-const areas = new Map<string, number>();
-for (const { name, size } of functionSizes(readFileSync(new URL("../../rabbit.sizes.wasm", import.meta.url)))) {
-  const file = /^assembly\/(.+?)\/[^/]+$/.exec(name)?.[1] ?? "runtime and start";
-  areas.set(file, (areas.get(file) ?? 0) + size);
+/** Code bytes per source file, from a build of the same options with a name section. */
+function codeByFile(sizesBuild: string): string {
+  const areas = new Map<string, number>();
+  for (const { name, size } of functionSizes(readFileSync(new URL(`../../${sizesBuild}`, import.meta.url)))) {
+    const file = /^assembly\/(.+?)\/[^/]+$/.exec(name)?.[1] ?? "runtime and start";
+    areas.set(file, (areas.get(file) ?? 0) + size);
+  }
+  return [...areas].sort((a, b) => b[1] - a[1]).map(([file, size]) => `${file} ${size}`).join(", ");
 }
-console.log(`  code by source file: ${[...areas].sort((a, b) => b[1] - a[1]).map(([file, size]) => `${file} ${size}`).join(", ")}`);
+const CORE_TARGET = 8 * 1024;
+const coreBinary = readFileSync(modulePath("core"));
+console.log(`Module: core (MD5, base64, tokenizer, trees, dump) ${coreBinary.length} bytes (${(coreBinary.length / 1024).toFixed(2)} KiB), gzip -9 ${gzipSync(coreBinary, { level: 9 }).length} bytes; ` +
+  `target <= ${CORE_TARGET} bytes: ${coreBinary.length <= CORE_TARGET ? "met" : `not met, ${(coreBinary.length / CORE_TARGET).toFixed(2)}x`}`);
+console.log(`  code by source file: ${codeByFile("core.sizes.wasm")}`);
+const release = readFileSync(modulePath("release"));
+console.log(`Module: the whole rabbit ${release.length} bytes (${(release.length / 1024).toFixed(2)} KiB), gzip -9 ${gzipSync(release, { level: 9 }).length} bytes`);
+console.log(`  code by source file: ${codeByFile("rabbit.sizes.wasm")}`);
 if (sink === 0.5) console.log(sink);
