@@ -91,6 +91,31 @@ test("splits inside multi-byte UTF-8, entities, CDATA and attribute values give 
   }
 });
 
+test("end tags split anywhere give the same events or the same error as whole", () => {
+  const bad = (tail: number[]) => Buffer.concat([Buffer.from(HEADER + "<message><body>x</body></message"), Buffer.from(tail), Buffer.from(">")]);
+  const cases: [Buffer, string | undefined][] = [
+    [Buffer.from(HEADER + "<message><body>x</body  ></message>"), undefined],
+    [Buffer.from(HEADER + "<message><body>x</bodx></message>"), "mismatched tag"],
+    [Buffer.from(HEADER + "<message><body>x</bodyy></message>"), "mismatched tag"],
+    [Buffer.from(HEADER + "<message><body>x</bod></message>"), "mismatched tag"],
+    [Buffer.from(HEADER + "<message><body>x</body y></message>"), "malformed"],
+    [bad([0xc3, 0xa9]), "mismatched tag"],
+    [bad([0xc3, 0x28]), "invalid UTF-8"],
+    [bad([0xe2, 0x82]), "invalid UTF-8"],
+  ];
+  for (const [input, expected] of cases) {
+    const whole = tokenize(core, [input]);
+    assert.equal(whole.error, expected, input.toString("latin1").slice(HEADER.length));
+    for (let cut = HEADER.length; cut <= input.length; cut++) {
+      for (const c of [core, release]) {
+        const split = tokenize(c, [input.subarray(0, cut), input.subarray(cut)]);
+        assert.equal(split.error, expected, `cut at ${cut}`);
+        assert.deepEqual(split.events, whole.events, `cut at ${cut}`);
+      }
+    }
+  }
+});
+
 test("namespaces: prefixed names, declarations scoped to their element", () => {
   const list = events(
     HEADER + "<iq><q xmlns='a'><x:r xmlns:x='b'><s/></x:r><t/></q><u/></iq>",

@@ -122,7 +122,6 @@ const C_NAME: u8 = 4; //   ASCII name character: A-Z a-z 0-9 - . _ :
 const C_START: u8 = 8; //  ASCII name start: A-Z a-z _ :
 const C_SPACE: u8 = 16; // XML whitespace: space, tab, LF, CR
 const C_CDATA: u8 = 32; // plain CDATA: 0x20..0x7f except ]
-const C_COLON: u8 = 64; // ':' (names with one have a prefix)
 
 /** Fills the class table; called once at module start. */
 export function xmlSetup(): void {
@@ -134,7 +133,6 @@ export function xmlSetup(): void {
     if (printable && c != 0x5d) flags |= C_CDATA;
     const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
     if (letter || c == 0x5f || c == 0x3a) flags |= C_START | C_NAME;
-    if (c == 0x3a) flags |= C_COLON;
     if ((c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x2e) flags |= C_NAME;
     if (c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d) flags |= C_SPACE;
     store<u8>(XML_CLASS_TABLE + c, flags);
@@ -695,18 +693,13 @@ function continueUtf8(): bool {
 /** Why a scanner below returned 0 instead of a position: UNIT_INCOMPLETE or an error. */
 let scanStatus: i32 = 0;
 
-/** Whether the last name scanned had a ':' (set by scanName). */
-let nameHasColon: bool = false;
 
 /** End of the name starting at p (its first byte is a valid start); `end` if it runs to the end; 0 on bad UTF-8. */
 // @ts-ignore: decorator
 @inline function scanName(p: usize, end: usize): usize {
-  let seen = 0;
   while (p < end) {
     const c = <i32>load<u8>(p);
-    const flags = classOf(c);
-    if ((flags & C_NAME) != 0) {
-      seen |= flags;
+    if ((classOf(c) & C_NAME) != 0) {
       p++;
       continue;
     }
@@ -719,7 +712,6 @@ let nameHasColon: bool = false;
     }
     p += <usize>length;
   }
-  nameHasColon = (seen & C_COLON) != 0;
   return p;
 }
 
@@ -742,7 +734,6 @@ function parseStartTag(start: usize, end: usize): i32 {
   if (p == 0) return scanStatus;
   const nameLength = <i32>(p - name);
   if (nameLength > XML_NAME_CAPACITY) return fail(XML_ERROR_NAME_TOO_LONG);
-  const prefixed = nameHasColon;
   let count = 0;
   attributePoolUsed = 0;
   let selfClosing = false;
@@ -806,7 +797,7 @@ function parseStartTag(start: usize, end: usize): i32 {
   }
   unitEnd = p;
   attributeCount = count;
-  return finishStartTag(name, nameLength, prefixed, selfClosing);
+  return finishStartTag(name, nameLength, selfClosing);
 }
 
 let valuePointer: usize = 0;
@@ -928,32 +919,53 @@ function poolAppend(pointer: usize, count: i32): bool {
   return true;
 }
 
-/** An end tag: "</", name, optional whitespace, '>'. */
+/**
+ * An end tag: "</", name, optional whitespace, '>'. The name must repeat the innermost open element's, whose bytes were
+ * checked when it opened, so it is compared with that name directly instead of being scanned.
+ */
 function parseEndTag(start: usize, end: usize): i32 {
-  let p = start + 2;
-  if (p >= end) return UNIT_INCOMPLETE;
-  const first = <i32>load<u8>(p);
+  const name = start + 2;
+  if (name >= end) return UNIT_INCOMPLETE;
+  const first = <i32>load<u8>(name);
   if ((classOf(first) & C_START) == 0 && first < 0x80) return fail(XML_ERROR_MALFORMED);
-  const name = p;
-  p = scanName(p, end);
-  if (p == 0) return scanStatus;
-  const nameLength = <i32>(p - name);
-  p = skipSpace(p, end);
-  if (p >= end) return UNIT_INCOMPLETE;
-  if (load<u8>(p) != 0x3e) return fail(XML_ERROR_MALFORMED);
-  unitEnd = p + 1;
   const record = openRecord(depth - 1);
-  if ((load<i32>(record, 4) & 0xffff) != nameLength) return fail(XML_ERROR_MISMATCHED_TAG);
-  // Names are short: whole words while they last, then bytes.
+  const nameLength = load<i32>(record, 4) & 0xffff;
   const open = XML_OPEN_POOL + <usize>load<i32>(record);
   let i = 0;
-  for (; i + 8 <= nameLength; i += 8) {
-    if (load<u64>(open + i) != load<u64>(name + i)) return fail(XML_ERROR_MISMATCHED_TAG);
+  if (name + <usize>nameLength < end) {
+    // Names are short: whole words while they last, then bytes.
+    for (; i + 8 <= nameLength; i += 8) {
+      if (load<u64>(open + i) != load<u64>(name + i)) return fail(XML_ERROR_MISMATCHED_TAG);
+    }
   }
   for (; i < nameLength; i++) {
-    if (load<u8>(open + i) != load<u8>(name + i)) return fail(XML_ERROR_MISMATCHED_TAG);
+    if (name + <usize>i >= end) return UNIT_INCOMPLETE;
+    if (load<u8>(open + i) != load<u8>(name + i)) return endTagMismatch(name + i, end);
   }
+  let p = name + <usize>nameLength;
+  if (p >= end) return UNIT_INCOMPLETE;
+  if (load<u8>(p) != 0x3e) {
+    const c = <i32>load<u8>(p);
+    if ((classOf(c) & C_NAME) != 0 || c >= 0x80) return endTagMismatch(p, end);
+    p = skipSpace(p, end);
+    if (p >= end) return UNIT_INCOMPLETE;
+    if (load<u8>(p) != 0x3e) return fail(XML_ERROR_MALFORMED);
+  }
+  unitEnd = p + 1;
   return emitEnd();
+}
+
+/**
+ * The end tag's name differs from the open element's at p: a mismatch, or bad UTF-8 if that is what is there (waiting
+ * for the rest of a sequence the chunk cut off, so that a split cannot change the error).
+ */
+function endTagMismatch(p: usize, end: usize): i32 {
+  if (load<u8>(p) >= 0x80) {
+    const length = utf8At(p, end);
+    if (length == 0) return UNIT_INCOMPLETE;
+    if (length < 0) return fail(XML_ERROR_INVALID_UTF8);
+  }
+  return fail(XML_ERROR_MISMATCHED_TAG);
 }
 
 /** "<!": only a CDATA section is allowed (inside a stanza); comments and DOCTYPE are restricted XML. */
@@ -1062,14 +1074,11 @@ function parseReference(p: usize, end: usize): i32 {
 
 /** Checks and enters the element whose start tag was just parsed (name and attributes); delivers its start. */
 // @ts-ignore: decorator
-@inline function finishStartTag(name: usize, nameLength: i32, prefixed: bool, selfClosing: bool): i32 {
+@inline function finishStartTag(name: usize, nameLength: i32, selfClosing: bool): i32 {
   if (depth >= XML_DEPTH_MAX) return fail(XML_ERROR_TOO_DEEP);
   // Qualified name: at most a prefix before the first ':', neither side empty.
-  let colon = nameLength;
-  if (prefixed) {
-    colon = 0;
-    while (colon < nameLength && load<u8>(name + colon) != 0x3a) colon++;
-  }
+  let colon = 0;
+  while (colon < nameLength && load<u8>(name + colon) != 0x3a) colon++;
   if (colon == 0 || colon == nameLength - 1) return fail(XML_ERROR_MALFORMED);
   const prefixLength = colon < nameLength ? colon : 0;
 
