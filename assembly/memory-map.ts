@@ -89,7 +89,9 @@ export const XML_OPEN_RECORD_SIZE: i32 = 16;
 export const XML_OPEN_TABLE: usize = memory.data(XML_DEPTH_MAX * XML_OPEN_RECORD_SIZE, 16);
 /** Names of the open elements (needed to match end tags); holds XML_DEPTH_MAX names of the longest length. */
 export const XML_OPEN_POOL_CAPACITY: i32 = XML_DEPTH_MAX * XML_NAME_CAPACITY;
-export const XML_OPEN_POOL: usize = memory.data(XML_OPEN_POOL_CAPACITY, 16);
+/** Names are copied eight bytes at a time: the last copy may write up to 7 bytes past the pool's capacity. */
+export const XML_OPEN_POOL_SLACK: i32 = 8;
+export const XML_OPEN_POOL: usize = memory.data(XML_OPEN_POOL_CAPACITY + XML_OPEN_POOL_SLACK, 16);
 
 /** Namespace declarations in scope (xmlns and xmlns:p). */
 export const XML_NS_MAX: i32 = 32;

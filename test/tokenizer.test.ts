@@ -116,6 +116,20 @@ test("end tags split anywhere give the same events or the same error as whole", 
   }
 });
 
+test("a chunk must end 8 bytes before the end of memory: -2 and nothing taken otherwise", () => {
+  const e = release.exports;
+  const end = e.memory.buffer.byteLength;
+  e.xml_reset();
+  assert.equal(e.xml_feed(end - 4, 4), -2);
+  assert.equal(e.xml_feed(end - 8, 1), -2);
+  assert.equal(e.xml_feed(release.input, -1), -2);
+  assert.equal(e.xml_next(), 0, "nothing was taken");
+  release.bytes.set(Buffer.from("<a>"), end - 11);
+  assert.equal(e.xml_feed(end - 11, 3), 0, "a chunk that ends 8 bytes before the end is fine");
+  assert.equal(e.xml_next(), 1);
+  assert.equal(errorOf(HEADER + "<m a='1'>ok</m>", release), undefined);
+});
+
 test("namespaces: prefixed names, declarations scoped to their element", () => {
   const list = events(
     HEADER + "<iq><q xmlns='a'><x:r xmlns:x='b'><s/></x:r><t/></q><u/></iq>",

@@ -87,6 +87,15 @@ export const XML_ERROR_CDATA_END_IN_TEXT: i32 = -23;
 
 /** xmlFeed result when the previous chunk was not consumed yet. */
 export const XML_FEED_PENDING: i32 = -1;
+/** xmlFeed result for a chunk that does not lie in memory with OVER_READ bytes to spare after it. */
+export const XML_FEED_OUT_OF_BOUNDS: i32 = -2;
+
+/**
+ * The fast paths load whole words: up to 7 bytes past the last byte they need. Those bytes are never used, but they
+ * must be inside the memory, so a chunk must end at least this far before its end (static buffers always do: the
+ * arena ends well before the memory does).
+ */
+const OVER_READ: usize = 8;
 
 // Internal results of the unit parsers, beside event kinds and errors.
 const UNIT_INCOMPLETE: i32 = 100; // the unit runs past the end of the bytes given
@@ -163,11 +172,15 @@ const HIGHS: u64 = 0x8080808080808080;
     | zeroBytes(word ^ (ONES * 0x3c)) | zeroBytes(word ^ (ONES * 0x26)) | zeroBytes(word ^ (ONES * 0x5d));
 }
 
-/** Bytes that end a run of an attribute value quoted with `quotes` (the quote byte in every lane). */
+/**
+ * Bytes that may end a run of an attribute value: < 0x20, >= 0x80, '<', and '"', '#', '&', '\'' (the bytes that differ
+ * from '"' only in the bits of 0x05, found by one test). The quote that does not close the value and '#' are plain
+ * bytes, taken one at a time by parseValue; a test that does not depend on the quote keeps its constants constant.
+ */
 // @ts-ignore: decorator
-@inline function valueStops(word: u64, quotes: u64): u64 {
+@inline function valueStops(word: u64): u64 {
   return (word & HIGHS) | ((word - ONES * 0x20) & ~word & HIGHS)
-    | zeroBytes(word ^ (ONES * 0x3c)) | zeroBytes(word ^ (ONES * 0x26)) | zeroBytes(word ^ quotes);
+    | zeroBytes(word ^ (ONES * 0x3c)) | zeroBytes((word ^ (ONES * 0x22)) & ~(ONES * 0x05));
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -261,13 +274,17 @@ export function xmlReset(): void {
   memory.fill(XML_EVENT, 0, <usize>XML_EVENT_SIZE);
 }
 
-/** Hands over the next chunk. Returns 0, or XML_FEED_PENDING if the previous chunk is not consumed yet. */
+/**
+ * Hands over the next chunk. Returns 0, XML_FEED_PENDING if the previous chunk is not consumed yet, or
+ * XML_FEED_OUT_OF_BOUNDS (nothing taken).
+ */
 export function xmlFeed(pointer: usize, length: i32): i32 {
   if (cursor < chunkEnd) return XML_FEED_PENDING;
+  if (length < 0 || pointer + <usize>length + OVER_READ > (<usize>memory.size() << 16)) return XML_FEED_OUT_OF_BOUNDS;
   consumedBefore += <u32>(chunkEnd - chunkStart);
   chunkStart = pointer;
   cursor = pointer;
-  chunkEnd = pointer + <usize>max(length, 0);
+  chunkEnd = pointer + <usize>length;
   return 0;
 }
 
@@ -811,7 +828,6 @@ let valueLength: i32 = 0;
 // @ts-ignore: decorator
 @inline function parseValue(p: usize, end: usize, q: i32): usize {
   const start = p;
-  const quotes = ONES * <u64>q;
   let owned = false;
   let out: usize = 0;
   let length = 0;
@@ -819,7 +835,7 @@ let valueLength: i32 = 0;
   while (true) {
     let r = p;
     while (r + 8 <= end) {
-      const stops = valueStops(load<u64>(r), quotes);
+      const stops = valueStops(load<u64>(r));
       if (stops != 0) {
         r += <usize>(ctz(stops) >> 3);
         break;
@@ -851,6 +867,15 @@ let valueLength: i32 = 0;
     if (c == 0x3c) {
       scanStatus = fail(XML_ERROR_LT_IN_ATTRIBUTE);
       return 0;
+    }
+    if (c == 0x22 || c == 0x23 || c == 0x27) {
+      // The other quote, or '#': plain after all.
+      if (owned) {
+        if (!poolAppend(p, 1)) return 0;
+        length++;
+      }
+      p++;
+      continue;
     }
     if (c >= 0x80) {
       const sequence = utf8At(p, end);
@@ -1122,7 +1147,9 @@ function parseReference(p: usize, end: usize): i32 {
   assert(openPoolUsed + nameLength <= XML_OPEN_POOL_CAPACITY);
   const record = openRecord(level);
   const stored = XML_OPEN_POOL + <usize>openPoolUsed;
-  copySmall(stored, name, nameLength);
+  // Whole words: the name is at most XML_NAME_CAPACITY bytes, the pool has slack for the last word, and the bytes
+  // read past the name are inside the module's memory (the chunk or the carry buffer is followed by other buffers).
+  for (let i = 0; i < nameLength; i += 8) store<u64>(stored + i, load<u64>(name + i));
   store<i32>(record, openPoolUsed);
   store<i32>(record, nameLength | (prefixLength << 16), 4);
   store<u32>(record, <u32>nsPointer, 8);
