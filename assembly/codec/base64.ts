@@ -46,31 +46,19 @@ export function base64Encode(source: usize, length: i32, out: usize, capacity: i
     store<u8>(out, 0x3d, 1); // '='
     return 2;
   }
+  // Each group of up to three bytes gives four characters, '=' for each missing byte; the firmware's short padding
+  // is the same text one character shorter, so writing stops at `total`.
   let o = out;
-  let i = 0;
-  const whole = length - length % 3;
-  while (i < whole) {
-    const n = (<u32>load<u8>(source + i) << 16) | (<u32>load<u8>(source + i + 1) << 8) | <u32>load<u8>(source + i + 2);
-    store<u8>(o, alphabet(n >> 18));
-    store<u8>(o, alphabet(n >> 12), 1);
-    store<u8>(o, alphabet(n >> 6), 2);
-    store<u8>(o, alphabet(n), 3);
-    o += 4;
-    i += 3;
-  }
-  const tail = length - whole;
-  if (tail == 1) {
-    const n = <u32>load<u8>(source + i) << 16;
-    store<u8>(o, alphabet(n >> 18));
-    store<u8>(o, alphabet(n >> 12), 1);
-    store<u8>(o, 0x3d, 2);
-    if (!firmwarePadding) store<u8>(o, 0x3d, 3);
-  } else if (tail == 2) {
-    const n = (<u32>load<u8>(source + i) << 16) | (<u32>load<u8>(source + i + 1) << 8);
-    store<u8>(o, alphabet(n >> 18));
-    store<u8>(o, alphabet(n >> 12), 1);
-    store<u8>(o, alphabet(n >> 6), 2);
-    if (!firmwarePadding) store<u8>(o, 0x3d, 3);
+  const stop = out + <usize>total;
+  for (let i = 0; i < length; i += 3) {
+    const rest = length - i;
+    let n = <u32>load<u8>(source + i) << 18;
+    if (rest > 1) n |= <u32>load<u8>(source + i + 1) << 10;
+    if (rest > 2) n |= <u32>load<u8>(source + i + 2) << 2;
+    for (let k = 0; k < 4 && o < stop; k++) {
+      store<u8>(o++, k <= rest ? alphabet(n >> 20) : 0x3d);
+      n <<= 6;
+    }
   }
   return total;
 }

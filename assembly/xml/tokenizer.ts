@@ -732,8 +732,7 @@ let scanStatus: i32 = 0;
   return p;
 }
 
-// @ts-ignore: decorator
-@inline function skipSpace(p: usize, end: usize): usize {
+function skipSpace(p: usize, end: usize): usize {
   while (p < end && (classOf(load<u8>(p)) & C_SPACE) != 0) p++;
   return p;
 }
