@@ -48,7 +48,7 @@ import {
   XML_TEXT_CAPACITY,
 } from "../memory-map";
 import { bytesEqual, copySmall } from "../util/bytes";
-import { ENTITY_BAD_REFERENCE, ENTITY_UNKNOWN, entityCodepoint, isXmlChar, utf8Encode } from "./entities";
+import { ENTITY_BAD_REFERENCE, ENTITY_UNKNOWN, entityCodepoint, isXmlChar, utf8Encode, utf8Length } from "./entities";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Results of xmlNext: event kinds (>= 0) and errors (< 0). host/xml.ts mirrors these lists.
@@ -554,7 +554,7 @@ function ownText(): bool {
 
 /** Adds a character that is not the input's own bytes (a decoded reference, a normalized line end). */
 function putText(codepoint: u32): bool {
-  const length = codepoint < 0x80 ? 1 : codepoint < 0x800 ? 2 : codepoint < 0x10000 ? 3 : 4;
+  const length = utf8Length(codepoint);
   if (textLength + length > XML_TEXT_CAPACITY) {
     fail(XML_ERROR_TEXT_TOO_LONG);
     return false;
@@ -918,7 +918,7 @@ let valueLength: i32 = 0;
     } else {
       p++;
     }
-    const size = codepoint < 0x80 ? 1 : codepoint < 0x800 ? 2 : codepoint < 0x10000 ? 3 : 4;
+    const size = utf8Length(<u32>codepoint);
     if (attributePoolUsed + size > XML_ATTR_POOL_CAPACITY) {
       scanStatus = fail(XML_ERROR_TAG_TOO_LARGE);
       return 0;
