@@ -79,12 +79,14 @@ test("the pretty-printed register form, as the capture shows it, keeps its white
 
 test("splits inside multi-byte UTF-8, entities, CDATA and attribute values give identical events", () => {
   const input = Buffer.from(
-    HEADER + "<message to='r@d/idle' a=\"x&amp;y &#233;\"><body>caf\u00e9 \u{1F407} &lt;&gt;&apos;&quot;&#x10FFFF;<![CDATA[a<b&c]]]>d\r\ne\rf</body></message>",
+    HEADER + "<message to='r@d/idle' a=\"x&amp;y &#233;\" b=\"it's #1, disco#info\" c='say \"hi\" &amp; #2'><body>caf\u00e9 \u{1F407} &lt;&gt;&apos;&quot;&#x10FFFF;<![CDATA[a<b&c]]]>d\r\ne\rf</body></message>",
   );
   const whole = events(input);
   const body = whole.find((e) => e.kind === "TEXT")!;
   assert.equal(body.value, "caf\u00e9 \u{1F407} <>'\"\u{10FFFF}a<b&c]d\ne\nf");
   assert.equal(whole.find((e) => e.name === "a")!.value, "x&y \u00e9");
+  assert.equal(whole.find((e) => e.name === "b")!.value, "it's #1, disco#info");
+  assert.equal(whole.find((e) => e.name === "c")!.value, 'say "hi" & #2');
   for (let cut = 0; cut <= input.length; cut++) {
     const result = tokenize(core, [input.subarray(0, cut), input.subarray(cut)]);
     assert.deepEqual(result.events, whole, `cut at ${cut}`);
