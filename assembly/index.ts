@@ -10,11 +10,10 @@ import { treeSlot } from "./xml/tree";
 import { SHA1_CONTEXT, DOMAIN, MAC_HEX, PASSWORD, SASL_CHARSET, SASL_CNONCE, SASL_NONCE, SASL_QOP, SASL_REALM, TEST_WRITER, IO_IN, IO_OUT, IO_OUT_CAPACITY } from "./memory-map";
 import { readMac } from "./rabbit/boot";
 import { state as rabbitState, stateSetup, status as rabbitStatus } from "./rabbit/state";
-import { hexDigit, hexValue } from "./util/bytes";
 import { fieldData, fieldLength, fieldSet, fieldSetAscii } from "./util/field";
 import { staticWriter } from "./util/writer";
 import { onButton, onDnsDone, onEars, onHttpDone, onTcpEvent, rabbitBoot, rabbitTick } from "./xmpp/client";
-import { generatePassword } from "./xmpp/register";
+import { generatePassword, setRegisterForm, writeXoredPassword } from "./xmpp/register";
 import { saslForce } from "./xmpp/sasl";
 import { scramClientFirst, scramMessage, scramServerFinal, scramServerFirst } from "./xmpp/sasl-scram";
 import { appendBase64, buildResponse, expectedRspauth, makeCnonceForTest, plaintext, setCnonce } from "./xmpp/sasl-digest-md5";
@@ -137,6 +136,14 @@ export function sasl_force(mechanism: i32): void {
   saslForce(mechanism);
 }
 
+/**
+ * The registration form (xmpp/register.ts): 0 stock (violet:iq:register, the default), 1 binary (jabber:iq:register),
+ * 2 seed (jabber:iq:register with name and email). Set before boot. Returns 0 (and changes nothing) for another value.
+ */
+export function register_form_set(form: i32): i32 {
+  return setRegisterForm(form) ? 1 : 0;
+}
+
 /** Current status and state (STATUS_* and STATE_* of rabbit/state.ts), for the host to show. */
 export function rabbit_status(): i32 {
   return rabbitStatus;
@@ -186,11 +193,7 @@ export function test_register_password(): void {
   readMac();
   generatePassword();
   memory.copy(IO_OUT, fieldData(PASSWORD), 12);
-  for (let i = 0; i < 12; i++) {
-    const a = hexValue(<i32>load<u8>(fieldData(PASSWORD) + i));
-    const b = hexValue(<i32>load<u8>(fieldData(MAC_HEX) + i));
-    store<u8>(IO_OUT + 16 + i, <u8>hexDigit((a ^ b) & 15));
-  }
+  writeXoredPassword(IO_OUT + 16);
 }
 
 /** A cnonce as the rabbit makes it, at IO_OUT; returns its length. */

@@ -38,7 +38,8 @@ export const QUIRK_XML_NO_ENTITIES: i32 = 32;
 export const QUIRK_XML_PREFIX_LITERAL: i32 = 33;
 export const QUIRK_XML_ATTR_SYNTAX: i32 = 34;
 export const QUIRK_XML_FIRST_TEXT: i32 = 35;
-export const QUIRK_COUNT: i32 = 36;
+export const QUIRK_PRESENCE_WAIT: i32 = 36;
+export const QUIRK_COUNT: i32 = 37;
 
 /** The quirks that only the firmware's own reader can reproduce; with any of them on, stanzas are read by it. */
 const FIRMWARE_READER_QUIRKS: u64 =

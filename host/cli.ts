@@ -7,9 +7,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { hexXor } from "./lab/accounts.js";
 import { describeLabEvent, startLab } from "./lab/lab.js";
-import { observe } from "./observe.js";
+import { LAB_DIALECTS, type LabDialect } from "./lab/xmpp-server.js";
+import { FailureDiagnosis } from "./diagnose.js";
+import { observe, type RabbitEvent } from "./observe.js";
 import { QUIRK_NAMES, quirkIndex, type Profile, type QuirkName, type QuirkSettings } from "./quirks.js";
-import { parseMac, SASL_MECHANISMS, type SaslMechanism } from "./rabbit.js";
+import { combineListeners, defaultRegistration, parseMac, REGISTRATION_FORMS, SASL_MECHANISMS, type RabbitListener, type RegistrationForm, type SaslMechanism } from "./rabbit.js";
 import { replayFile } from "./replay.js";
 import { runRabbit, type RunningRabbit } from "./run.js";
 import { selfcheck } from "./selfcheck.js";
@@ -21,7 +23,7 @@ const HOME = process.env.NABAZTAG_HOME ?? ".nabaztag";
 const USAGE = `nabaztag-vm: a virtual Nabaztag:tag v2 rabbit
 
 Usage:
-  nabaztag-vm start [--mac MAC] [--profile P] [--json]
+  nabaztag-vm start [--mac MAC] [--profile P] [--registration FORM] [--dialect D] [--json]
       The main job (npm start): the embedded lab platform on loopback and one rabbit against it, in real time,
       until Ctrl-C. State is kept in .nabaztag/ (the lab's accounts, the rabbit's flash).
 
@@ -35,6 +37,10 @@ Usage:
         --sasl MECHANISM        use SCRAM-SHA-1, DIGEST-MD5 or PLAIN whatever the server offers (default: the
                                 firmware asks for DIGEST-MD5; standard takes SCRAM-SHA-1, then DIGEST-MD5, then
                                 PLAIN from the offer)
+        --registration FORM     how the rabbit registers: stock (rev 18673 as shipped: violet:iq:register; what
+                                OpenJabNab accepts; the firmware profile's default), binary (the published 18673
+                                binary: jabber:iq:register, XEP-0077; the standard profile's default) or seed (the
+                                seed log's patched build: jabber:iq:register with <name> and <email>)
         --flash FILE            the rabbit's 4 KB flash (default .nabaztag/MAC.flash; created on first run;
                                 $NABAZTAG_HOME replaces .nabaztag/ everywhere)
         --xmpp-port N           connect to N where the rabbit asks for port 5222
@@ -45,8 +51,11 @@ Usage:
       Keys (on a terminal): b click, d double click, e move the ears, q quit.
       Signals: SIGUSR1 click, SIGUSR2 move the ears, SIGINT/SIGTERM stop.
 
-  nabaztag-vm lab [--http-port N] [--xmpp-port N] [--domain D] [--accounts FILE]
+  nabaztag-vm lab [--http-port N] [--xmpp-port N] [--domain D] [--accounts FILE] [--dialect D]
       The lab platform alone (defaults: HTTP 8080, XMPP 5222, domain localhost, accounts in memory), until Ctrl-C.
+        --dialect D             tolerant (the default: every registration form and SASL variant; it says where a
+                                strict platform would refuse) or openjabnab (exactly what OpenJabNab accepts, and
+                                its failures: a stream closed on any unexpected step)
       API: GET /lab; POST /lab/rabbits/MAC/ambient?left=N&right=N&nose=N, /sleep, /wake, /reboot.
       For demos and tests on loopback: not a production server.
 
@@ -62,6 +71,8 @@ Usage:
         --rng-state N                 the VM generator's state at boot, instead of srand(boot time)
         --time K=MS                   deliver the K-th RECEIVE block (1-based) at MS ms after boot; repeatable.
                                       Blocks without a time come as soon as the rabbit waits for them.
+        --registration FORM           stock, binary or seed (default: the form the log's SEND blocks show; the
+                                      seed log shows seed)
         --transcript                  print everything that happened, with virtual times
 
   nabaztag-vm selfcheck [LOG]
@@ -108,6 +119,33 @@ function parseSasl(value: string | undefined): SaslMechanism | undefined {
   const mechanism = SASL_MECHANISMS.find((name) => name !== "auto" && name === value.toUpperCase());
   if (!mechanism) fail(`--sasl is SCRAM-SHA-1, DIGEST-MD5 or PLAIN, not ${value}`);
   return mechanism;
+}
+
+function parseRegistration(value: string | undefined, profile: Profile): RegistrationForm {
+  if (value === undefined) return defaultRegistration(profile);
+  const form = REGISTRATION_FORMS.find((name) => name === value);
+  if (!form) fail(`--registration is ${REGISTRATION_FORMS.join(", ")}, not ${value}`);
+  return form;
+}
+
+function parseDialect(value: string | undefined): LabDialect {
+  if (value === undefined) return "tolerant";
+  const dialect = LAB_DIALECTS.find((name) => name === value);
+  if (!dialect) fail(`--dialect is ${LAB_DIALECTS.join(" or ")}, not ${value}`);
+  return dialect;
+}
+
+/** The observer, and the failure-loop watcher beside it (diagnose.ts), as one listener. */
+function watched(listener: RabbitListener & { emit(event: RabbitEvent): void }, profile: Profile, registration: RegistrationForm, json: boolean): RabbitListener {
+  const diagnosis = new FailureDiagnosis({
+    profile,
+    registration,
+    report: (found) => {
+      if (json) listener.emit({ event: "diagnosis", cause: found.cause, count: found.count, message: found.message });
+      else out(`[host] the same failure ${found.count} times in a row: ${found.message}`);
+    },
+  });
+  return combineListeners(listener, diagnosis);
 }
 
 function parsePort(value: string | undefined, name: string): number | undefined {
@@ -174,6 +212,7 @@ function runCommand(args: string[]): Promise<number> {
       profile: { type: "string" },
       quirk: { type: "string", multiple: true },
       sasl: { type: "string" },
+      registration: { type: "string" },
       flash: { type: "string" },
       "xmpp-port": { type: "string" },
       resolve: { type: "string", multiple: true },
@@ -186,6 +225,7 @@ function runCommand(args: string[]): Promise<number> {
   const profile = parseProfile(values.profile);
   const quirks = parseQuirks(values.quirk);
   const sasl = parseSasl(values.sasl);
+  const registration = parseRegistration(values.registration, profile);
   const resolve: Record<string, string> = {};
   for (const entry of values.resolve ?? []) {
     const match = /^([^=]+)=(\d+\.\d+\.\d+\.\d+)$/.exec(entry);
@@ -203,9 +243,11 @@ function runCommand(args: string[]): Promise<number> {
     write: out,
   });
   const xmppPort = parsePort(values["xmpp-port"], "--xmpp-port");
-  if (!values.json) out(`[host] rabbit ${mac} (${profile} profile), flash ${flashFile}; keys: b click, d double click, e ears, q quit`);
+  const json = values.json ?? false;
+  if (!json) out(`[host] rabbit ${mac} (${profile} profile, ${registration} registration), flash ${flashFile}; keys: b click, d double click, e ears, q quit`);
+  else listener.emit({ event: "rabbit", mac, profile, registration, flash: flashFile });
   try {
-    running = runRabbit({ platform: values.platform, mac, profile, quirks, sasl, flashFile, xmppPort, resolve, listener });
+    running = runRabbit({ platform: values.platform, mac, profile, quirks, sasl, registration, flashFile, xmppPort, resolve, listener: watched(listener, profile, registration, json) });
   } catch (error) {
     fail((error as Error).message);
   }
@@ -223,9 +265,10 @@ function runCommand(args: string[]): Promise<number> {
 async function labCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { "http-port": { type: "string" }, "xmpp-port": { type: "string" }, domain: { type: "string" }, accounts: { type: "string" } },
+    options: { "http-port": { type: "string" }, "xmpp-port": { type: "string" }, domain: { type: "string" }, accounts: { type: "string" }, dialect: { type: "string" } },
   });
   const lab = await startLab({
+    dialect: parseDialect(values.dialect),
     httpPort: parsePort(values["http-port"], "--http-port") ?? 8080,
     xmppPort: parsePort(values["xmpp-port"], "--xmpp-port") ?? 5222,
     domain: values.domain,
@@ -235,7 +278,7 @@ async function labCommand(args: string[]): Promise<number> {
       if (text) out(`[lab] ${text}`);
     },
   }).catch((error: Error) => fail(`the lab could not start: ${error.message}`));
-  out(`[lab] platform ${lab.platformUrl} (XMPP on 127.0.0.1:${lab.xmppPort}, domain ${lab.domain})`);
+  out(`[lab] platform ${lab.platformUrl} (XMPP on 127.0.0.1:${lab.xmppPort}, domain ${lab.domain}, ${lab.dialect} dialect)`);
   out(`[lab] a rabbit: nabaztag-vm run --platform ${lab.platformUrl} --mac 00:19:db:00:00:02`);
   return new Promise((done) => {
     const stop = () => void lab.close().then(() => done(0));
@@ -245,11 +288,16 @@ async function labCommand(args: string[]): Promise<number> {
 }
 
 async function startCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { mac: { type: "string" }, profile: { type: "string" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({
+    args,
+    options: { mac: { type: "string" }, profile: { type: "string" }, registration: { type: "string" }, dialect: { type: "string" }, json: { type: "boolean" } },
+  });
   const mac = checkedMac(values.mac);
   const profile = parseProfile(values.profile);
+  const registration = parseRegistration(values.registration, profile);
   const json = values.json ?? false;
   const lab = await startLab({
+    dialect: parseDialect(values.dialect),
     accountsFile: join(HOME, "lab-accounts.json"),
     onEvent: (event) => {
       const text = describeLabEvent(event);
@@ -257,13 +305,14 @@ async function startCommand(args: string[]): Promise<number> {
     },
   }).catch((error: Error) => fail(`the lab could not start: ${error.message}`));
   if (!json) {
-    out(`[lab] platform ${lab.platformUrl} (XMPP on 127.0.0.1:${lab.xmppPort}, domain ${lab.domain})`);
+    out(`[lab] platform ${lab.platformUrl} (XMPP on 127.0.0.1:${lab.xmppPort}, domain ${lab.domain}, ${lab.dialect} dialect)`);
     out(`[lab] another rabbit, from a second terminal: node build/host/cli.js run --platform ${lab.platformUrl} --mac 00:19:db:00:00:02`);
   }
   let running: RunningRabbit | undefined;
   const listener = observe({ json, secrets: secretsOf(() => running, mac), write: out });
-  if (!json) out(`[host] rabbit ${mac} (${profile} profile); keys: b click, d double click, e ears, q quit`);
-  running = runRabbit({ platform: lab.platformUrl, mac, profile, flashFile: join(HOME, `${mac}.flash`), listener });
+  if (!json) out(`[host] rabbit ${mac} (${profile} profile, ${registration} registration); keys: b click, d double click, e ears, q quit`);
+  else listener.emit({ event: "rabbit", mac, profile, registration, dialect: lab.dialect });
+  running = runRabbit({ platform: lab.platformUrl, mac, profile, registration, flashFile: join(HOME, `${mac}.flash`), listener: watched(listener, profile, registration, json) });
   return new Promise((done) => {
     controls(() => running, () => {
       running?.stop();
@@ -288,6 +337,7 @@ function replayCommand(args: string[]): number {
       "flash-password": { type: "string" },
       "rng-state": { type: "string" },
       time: { type: "string", multiple: true },
+      registration: { type: "string" },
       transcript: { type: "boolean" },
     },
   });
@@ -304,8 +354,10 @@ function replayCommand(args: string[]): number {
   if (rngState !== undefined && !/^-?\d+$/.test(rngState)) fail(`--rng-state takes an integer, not ${rngState}`);
   const password = values["flash-password"];
   if (password !== undefined && !/^[0-9a-f]{12}$/.test(password)) fail("--flash-password takes 12 lowercase hex digits");
+  const profile = parseProfile(values.profile);
   const result = replayFile(log, {
-    profile: parseProfile(values.profile),
+    profile,
+    registration: values.registration === undefined ? undefined : parseRegistration(values.registration, profile),
     mac: values.mac,
     domain: values.domain,
     pingServer: values["ping-server"],
@@ -315,7 +367,7 @@ function replayCommand(args: string[]): number {
   });
   if (values.transcript) for (const line of result.transcript) out(line);
   if (result.ok) {
-    out(`replay: OK, ${result.matched} of ${result.expected} log entries matched`);
+    out(`replay: OK, ${result.matched} of ${result.expected} log entries matched (${result.registration} registration)`);
     return 0;
   }
   out(`replay: the rabbit differs from the log (${result.matched} of ${result.expected} entries matched)`);

@@ -81,6 +81,7 @@ export interface CoreExports {
   rabbit_status(): number;
   rabbit_state(): number;
   sasl_force(mechanism: number): void;
+  register_form_set(form: number): number;
   // Test points
   test_digest_md5(mac: number, macLength: number, realm: number, realmLength: number, domain: number, domainLength: number,
     password: number, passwordLength: number, nonce: number, nonceLength: number, cnonce: number, cnonceLength: number): number;

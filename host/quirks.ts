@@ -37,6 +37,7 @@ export const QUIRK_NAMES = [
   "xml-prefix-literal",
   "xml-attr-syntax",
   "xml-first-text",
+  "presence-wait",
 ] as const;
 
 export type QuirkName = (typeof QUIRK_NAMES)[number];

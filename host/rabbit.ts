@@ -27,6 +27,19 @@ export const REPORT_KINDS: Record<number, string> = {
 export const SASL_MECHANISMS = ["auto", "DIGEST-MD5", "SCRAM-SHA-1", "PLAIN"] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
+/**
+ * The registration forms `register_form_set` takes, by number (assembly/xmpp/register.ts): stock (rev 18673 as
+ * shipped, violet:iq:register; what OpenJabNab accepts), binary (the published compiled 18673: jabber:iq:register,
+ * i.e. XEP-0077), seed (the seed log's patched build: jabber:iq:register plus name and email).
+ */
+export const REGISTRATION_FORMS = ["stock", "binary", "seed"] as const;
+export type RegistrationForm = (typeof REGISTRATION_FORMS)[number];
+
+/** The firmware as shipped registers with the stock form; the standard profile with XEP-0077. */
+export function defaultRegistration(profile: Profile): RegistrationForm {
+  return profile === "firmware" ? "stock" : "binary";
+}
+
 export const STATUS_NAMES = ["booting", "opening", "logging", "loggedin", "opened", "closed", "registration-error"];
 export const STATE_NAMES = ["ssLogging", "ssRegister1", "ssRegister2", "ssBind", "ssStartSession", "ssGetSource", "ssPresence", "ssUnBind", "ssFree"];
 
@@ -48,6 +61,24 @@ export interface RabbitListener {
   rebooting?(): void;
 }
 
+/** Every listener method, for combining listeners. */
+const LISTENER_METHODS = [
+  "uart", "report", "led", "connecting", "sent", "received", "closed", "http", "dns", "flashWritten", "booted", "rebooting",
+] as const satisfies readonly (keyof RabbitListener)[];
+
+/** One listener that hands every event to each of `listeners`, in order. */
+export function combineListeners(...listeners: RabbitListener[]): RabbitListener {
+  const combined: Record<string, (...args: never[]) => void> = {};
+  for (const method of LISTENER_METHODS) {
+    const handlers = listeners.filter((listener) => typeof listener[method] === "function");
+    if (handlers.length === 0) continue;
+    combined[method] = (...args: never[]) => {
+      for (const listener of handlers) (listener[method] as (...args: never[]) => void).apply(listener, args);
+    };
+  }
+  return combined as RabbitListener;
+}
+
 export interface RabbitOptions {
   /** 6 bytes, or "f8:1e:df:ee:27:c1", or "f81edfee27c1". */
   mac: string | Uint8Array;
@@ -56,6 +87,8 @@ export interface RabbitOptions {
   quirks?: QuirkSettings;
   /** A SASL mechanism to use whatever the profile would choose (`--sasl`). */
   sasl?: SaslMechanism;
+  /** The registration form (`--registration`); default: the profile's (defaultRegistration). */
+  registration?: RegistrationForm;
   flash: Flash;
   scheduler: Scheduler;
   network: Network;
@@ -167,6 +200,13 @@ export class Rabbit {
     const settings = { ...profileQuirks(this.options.profile ?? "firmware"), ...(this.options.quirks ?? {}) };
     for (const [name, on] of Object.entries(settings)) this.exports.quirk_set(quirkIndex(name), on ? 1 : 0);
     if (this.options.sasl) this.exports.sasl_force(SASL_MECHANISMS.indexOf(this.options.sasl));
+    const form = REGISTRATION_FORMS.indexOf(this.registration);
+    if (this.exports.register_form_set(form) !== 1) throw new Error(`the module has no registration form ${this.registration}`);
+  }
+
+  /** The registration form this rabbit uses. */
+  get registration(): RegistrationForm {
+    return this.options.registration ?? defaultRegistration(this.options.profile ?? "firmware");
   }
 
   private scheduleTick(instance: number): void {

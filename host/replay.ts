@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { blockIsPrettyPrinted, blockWireText, parseDebugLog, withoutInterTagWhitespace, type LogEntry } from "./debug-log.js";
 import type { Variant } from "./core.js";
 import type { Profile } from "./quirks.js";
-import { Rabbit } from "./rabbit.js";
+import { defaultRegistration, Rabbit, type RegistrationForm } from "./rabbit.js";
 import { VirtualResolver } from "./vm/dns.js";
 import { Flash } from "./vm/flash.js";
 import { VirtualHttp } from "./vm/http.js";
@@ -34,6 +34,24 @@ export interface ReplayOptions {
   variant?: Variant;
   /** Virtual time after which a rabbit that stopped short of the log's end is given up on. */
   limitMs?: number;
+  /** The registration form; default: the one the log's SEND blocks show (logRegistrationForm). */
+  registration?: RegistrationForm;
+}
+
+/**
+ * The registration form a log shows in what the rabbit sent: violet:iq:register is the stock form, a register set
+ * with <name> the seed's patched build, any other jabber:iq:register the published binary. Undefined: no
+ * registration in the log.
+ */
+export function logRegistrationForm(entries: LogEntry[]): RegistrationForm | undefined {
+  let form: RegistrationForm | undefined;
+  for (const entry of entries) {
+    if (entry.type !== "send") continue;
+    const text = blockWireText(entry);
+    if (/violet:iq:register/.test(text)) return "stock";
+    if (/jabber:iq:register/.test(text)) form = /<name>/.test(withoutInterTagWhitespace(text)) ? "seed" : (form ?? "binary");
+  }
+  return form;
 }
 
 export interface ReplayResult {
@@ -45,6 +63,8 @@ export interface ReplayResult {
   /** Log entries matched, of those to match. */
   matched: number;
   expected: number;
+  /** The registration form the rabbit used. */
+  registration: RegistrationForm;
 }
 
 interface Expected {
@@ -100,7 +120,10 @@ function show(text: string): string {
 }
 
 export function replay(options: ReplayOptions): ReplayResult {
-  const expected = expectations(parseDebugLog(options.log));
+  const entries = parseDebugLog(options.log);
+  const expected = expectations(entries);
+  const profile = options.profile ?? "firmware";
+  const registration = options.registration ?? logRegistrationForm(entries) ?? defaultRegistration(profile);
   const domain = options.domain ?? "almacska";
   const pingServer = options.pingServer ?? `${domain}:3000`;
   const mac = options.mac ?? "f8:1e:df:ee:27:c1";
@@ -201,7 +224,8 @@ export function replay(options: ReplayOptions): ReplayResult {
 
   const rabbit = new Rabbit({
     mac,
-    profile: options.profile ?? "firmware",
+    profile,
+    registration,
     flash,
     scheduler,
     network,
@@ -243,7 +267,7 @@ export function replay(options: ReplayOptions): ReplayResult {
     const entry = expected[index]!;
     fail(`the rabbit stopped short of the log: by ${limit} ms it had not ${entry.kind === "vm" ? `logged ${show(entry.text)}` : entry.kind === "send" ? `sent ${show(entry.text)}` : "waited for the server"} (log line ${entry.line})`);
   }
-  return { ok: errors.length === 0, errors, transcript, matched: index, expected: expected.length };
+  return { ok: errors.length === 0, errors, transcript, matched: index, expected: expected.length, registration };
 }
 
 export function replayFile(path: string, options: Omit<ReplayOptions, "log">): ReplayResult {

@@ -4,7 +4,7 @@
 import { dirname } from "node:path";
 import { mkdirSync } from "node:fs";
 import type { Profile, QuirkSettings } from "./quirks.js";
-import { Rabbit, type RabbitListener, type SaslMechanism } from "./rabbit.js";
+import { Rabbit, type RabbitListener, type RegistrationForm, type SaslMechanism } from "./rabbit.js";
 import { RealResolver, type Resolver } from "./vm/dns.js";
 import { Flash } from "./vm/flash.js";
 import { RealHttp } from "./vm/http.js";
@@ -18,6 +18,7 @@ export interface RunOptions {
   profile: Profile;
   quirks?: QuirkSettings;
   sasl?: SaslMechanism;
+  registration?: RegistrationForm;
   flashFile: string;
   /** Connections the rabbit makes to port 5222 go here instead. */
   xmppPort?: number;
@@ -75,6 +76,7 @@ export function runRabbit(options: RunOptions): RunningRabbit {
     profile: options.profile,
     quirks: options.quirks,
     sasl: options.sasl,
+    registration: options.registration,
     flash,
     scheduler,
     network: options.xmppPort ? new PortOverride(real, options.xmppPort) : real,

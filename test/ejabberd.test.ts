@@ -31,7 +31,7 @@ describe("against ejabberd", { concurrency: 3 }, () => {
   });
 
   test("standard profile, DIGEST-MD5: registers, logs in, presence, answers a ping, reports packet frames, reconnects after a kick", { timeout: 180_000 }, async () => {
-    const rabbit = watchRabbit({ platform: platform.url, domain: DOMAIN, profile: "standard", sasl: "DIGEST-MD5" });
+    const rabbit = watchRabbit({ platform: platform.url, domain: DOMAIN, profile: "standard", registration: "binary", sasl: "DIGEST-MD5" });
     rabbits.push(rabbit);
     const { jid, password } = await standardOnline(rabbit, DOMAIN, "DIGEST-MD5");
     // ejabberd stores the password as registered (plain storage): an independent client logs in with it.
@@ -55,7 +55,7 @@ describe("against ejabberd", { concurrency: 3 }, () => {
   });
 
   test("standard profile, its own choice among ejabberd's mechanisms: SCRAM-SHA-1; then a ping and a packet", { timeout: 120_000 }, async () => {
-    const rabbit = watchRabbit({ platform: platform.url, domain: DOMAIN, profile: "standard" });
+    const rabbit = watchRabbit({ platform: platform.url, domain: DOMAIN, profile: "standard", registration: "binary" });
     rabbits.push(rabbit);
     const { jid } = await standardOnline(rabbit, DOMAIN, "SCRAM-SHA-1");
     assert.ok(rabbit.indexOf(uart("SASL mechanism: SCRAM-SHA-1")) >= 0);
@@ -65,7 +65,7 @@ describe("against ejabberd", { concurrency: 3 }, () => {
   });
 
   test("firmware profile: register, login refused, FailureLogin, register again, conflict, FailureRegister2", { timeout: 180_000 }, async () => {
-    const rabbit = watchRabbit({ platform: platform.url, domain: DOMAIN, profile: "firmware" });
+    const rabbit = watchRabbit({ platform: platform.url, domain: DOMAIN, profile: "firmware", registration: "seed" });
     rabbits.push(rabbit);
     const report = (reason: string) => http(new RegExp(`/vl/sendMailXMPP\\.jsp\\?m=${rabbit.mac}&d=${DOMAIN}&r=${reason}&v=18673$`));
 
@@ -97,5 +97,15 @@ describe("against ejabberd", { concurrency: 3 }, () => {
     const reports = () => platform.requests.filter((r) => r.startsWith(`/vl/sendMailXMPP.jsp?m=${rabbit.mac}&`)).map((r) => /r=(\w+)/.exec(r)?.[1]);
     for (let i = 0; i < 50 && reports().length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
     assert.deepEqual(reports(), ["FailureLogin", "FailureRegister2"]);
+  });
+
+  test("firmware profile, stock form (violet:iq:register): ejabberd ends the stream with not-authorized, the rabbit reboots", { timeout: 60_000 }, async () => {
+    const rabbit = watchRabbit({ platform: platform.url, domain: DOMAIN, profile: "firmware", registration: "stock" });
+    rabbits.push(rabbit);
+    const get = await rabbit.waitFor(sent(/^<iq type='get' id='1'><query xmlns='violet:iq:register'\/><\/iq>$/), 30_000, "the stock register get");
+    const from = rabbit.events.indexOf(get);
+    await rabbit.waitFor(received(/<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'\/>/), 10_000, "the stream error", from);
+    await rabbit.waitFor((e) => e.event === "reboot", 10_000, "the reboot", from);
+    assert.equal(rabbit.indexOf(sent(/type='set'/), from), -1, "no register set after the refusal");
   });
 });

@@ -43,7 +43,7 @@ describe("against Prosody", { concurrency: 3 }, () => {
   const report = (rabbit: WatchedRabbit, reason: string) => http(new RegExp(`/vl/sendMailXMPP\\.jsp\\?m=${rabbit.mac}&d=${DOMAIN}&r=${reason}&v=18673$`));
 
   test("standard profile: registers, SCRAM-SHA-1, bind, presence, answers a ping, reports packet frames", { timeout: 120_000 }, async () => {
-    const rabbit = watch({ profile: "standard" });
+    const rabbit = watch({ profile: "standard", registration: "binary" });
     const { jid, password } = await standardOnline(rabbit, DOMAIN, "SCRAM-SHA-1");
     assert.equal(rabbit.indexOf(uart(/^SCRAM: /)), -1, "no SCRAM complaint");
     // An independent SCRAM client logs in with the password the rabbit registered.
@@ -58,7 +58,7 @@ describe("against Prosody", { concurrency: 3 }, () => {
   test("standard profile, a wrong password in flash: SCRAM fails cleanly, FailureLogin is reported", { timeout: 120_000 }, async () => {
     const mac = randomMac();
     const flashFile = join(directory, `${mac}.flash`);
-    const first = watch({ profile: "standard", mac, flashFile });
+    const first = watch({ profile: "standard", registration: "binary", mac, flashFile });
     const { password } = await standardOnline(first, DOMAIN, "SCRAM-SHA-1");
     first.stop();
 
@@ -66,7 +66,7 @@ describe("against Prosody", { concurrency: 3 }, () => {
     const flash = new Flash(flashFile);
     const wrong = password.replace(/^./, (c) => (c === "0" ? "1" : "0"));
     flash.setPassword(wrong);
-    const rabbit = watch({ profile: "standard", mac, flashFile });
+    const rabbit = watch({ profile: "standard", registration: "binary", mac, flashFile });
     const failed = await rabbit.waitFor(report(rabbit, "FailureLogin"), 30_000, "the FailureLogin report");
     inOrder(rabbit, [
       ["login with the stored password", uart("Start login")],
@@ -84,7 +84,7 @@ describe("against Prosody", { concurrency: 3 }, () => {
   });
 
   test("firmware profile: DIGEST-MD5 anyway, invalid-mechanism, FailureLogin, then register again", { timeout: 180_000 }, async () => {
-    const rabbit = watch({ profile: "firmware" });
+    const rabbit = watch({ profile: "firmware", registration: "seed" });
     const failureLogin = await rabbit.waitFor(report(rabbit, "FailureLogin"), 60_000, "the FailureLogin report");
     const first = rabbit.events.indexOf(failureLogin);
     inOrder(rabbit, [
@@ -101,5 +101,14 @@ describe("against Prosody", { concurrency: 3 }, () => {
     const again = await rabbit.waitFor(sent(/^<iq type='get' id='1'><query xmlns='jabber:iq:register'\/><\/iq>$/), RECONNECT_MS, "the second registration", first);
     assert.ok(rabbit.events.indexOf(again) > first);
     assert.equal(rabbit.indexOf((e) => e.event === "online"), -1, "never online");
+  });
+
+  test("firmware profile, stock form (violet:iq:register): service-unavailable, FailureRegister1, the red state", { timeout: 60_000 }, async () => {
+    const rabbit = watch({ profile: "firmware", registration: "stock" });
+    const get = await rabbit.waitFor(sent(/^<iq type='get' id='1'><query xmlns='violet:iq:register'\/><\/iq>$/), 30_000, "the stock register get");
+    const from = rabbit.events.indexOf(get);
+    await rabbit.waitFor(received(/<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'\/>/), 10_000, "the error", from);
+    await rabbit.waitFor(report(rabbit, "FailureRegister1"), 10_000, "the FailureRegister1 report", from);
+    await rabbit.waitFor((e) => e.event === "status" && e.status === "registration-error", 5_000, "the registration-error state", from);
   });
 });

@@ -15,10 +15,11 @@ export const SLEEP_PACKET = "fwsAAAEB/w==";
 export function happyPathSteps(state: { password?: string; cnonce?: string }): Step[] {
   return [
     { label: "stream header", expect: STREAM_HEADER, reply: HEADER + PRE_AUTH },
-    { label: "register get", expect: /^<iq type='get' id='1'><query xmlns='jabber:iq:register'\/><\/iq>$/, reply: "<iq from='almacska' id='1' type='result'><query xmlns='jabber:iq:register'><username/><password/></query></iq>" },
+    // The stock form (rev 18673 as shipped, platform.md §2.3), the firmware profile's default.
+    { label: "register get", expect: /^<iq type='get' id='1'><query xmlns='violet:iq:register'\/><\/iq>$/, reply: "<iq from='almacska' id='1' type='result'><query xmlns='violet:iq:register'><instructions>Choose a username and password to register with this server</instructions><username/><password/></query></iq>" },
     {
       label: "register set",
-      expect: new RegExp(`^<iq to='almacska' type='set' id='2'><query xmlns="jabber:iq:register"><username>${MAC}</username><password>([0-9a-f]{12})</password><name>${MAC}</name><email>${MAC}@bunny\\.lab</email></query></iq>$`),
+      expect: new RegExp(`^<iq to='almacska' type='set' id='2'><query xmlns="violet:iq:register"><username>${MAC}</username><password>([0-9a-f]{12})</password></query></iq>$`),
       reply: (_stanza, match) => {
         // The platform stores PW = hexXOR(WPW, MAC) (platform.md §2.3).
         state.password = hexXor(match[1]!, MAC);

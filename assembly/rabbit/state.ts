@@ -97,6 +97,8 @@ export let sessionOptional: bool = false;
 export let locateRequest: i32 = -1;
 export let locateSentAt: i32 = 0;
 export let sessionStarted: bool = false;
+/** time_ms when the presence that waits for its echo went out (ssPresence). */
+export let presenceSentAt: i32 = 0;
 
 // Setters (AssemblyScript exports `let` globals read-only to other modules).
 export function setStatus(value: i32): void { status = value; }
@@ -122,6 +124,7 @@ export function setDomainPort(value: i32): void { domainPort = value; }
 export function setSessionOffer(offered: bool, optional: bool): void { sessionOffered = offered; sessionOptional = optional; }
 export function setLocate(request: i32, at: i32): void { locateRequest = request; locateSentAt = at; }
 export function setSessionStarted(value: bool): void { sessionStarted = value; }
+export function setPresenceSentAt(value: i32): void { presenceSentAt = value; }
 
 /** The clocks: one monotonic source (spec §2). */
 export function nowMs(): i32 {

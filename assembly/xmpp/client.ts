@@ -13,6 +13,7 @@ import {
   QUIRK_FAILURE_REREGISTER,
   QUIRK_NO_STARTTLS,
   QUIRK_NO_STREAM_CLOSE,
+  QUIRK_PRESENCE_WAIT,
   QUIRK_REBIND_SAME_STREAM,
   QUIRK_SASL_SILENT,
   QUIRK_SESSION_ALWAYS,
@@ -47,6 +48,7 @@ import {
   nowMs,
   nowRegister,
   nowSeconds,
+  presenceSentAt,
   reconnectAt,
   sessionOffered,
   sessionOptional,
@@ -92,6 +94,12 @@ const BLUE: i32 = 0x0000ff;
 const CONNECTED_COLOUR: i32 = 0x000000;
 
 const WATCHDOG_MS: i32 = 12000;
+/**
+ * How long the standard profile waits for the echo of its own presence before going on (RFC 6121 §4.2.2: a server
+ * should echo it, but need not; OpenJabNab echoes only a presence carrying `from`). The firmware waits for ever
+ * (presence-wait).
+ */
+const PRESENCE_ECHO_WAIT_MS: i32 = 5000;
 
 /** Bumped whenever the connection is dropped or restarted: work on the old one stops. */
 let generation = 0;
@@ -583,6 +591,7 @@ function sessionOpened(): void {
     return;
   }
   setState(rabbit.STATE_PRESENCE);
+  rabbit.setPresenceSentAt(nowMs());
   sendPresence();
   reportField(REPORT_ONLINE, JID);
 }
@@ -844,6 +853,12 @@ function step(now: i32): void {
     log("login watchdog");
     closeStream();
     disconnect();
+    return;
+  }
+  if (state == rabbit.STATE_PRESENCE && !quirk(QUIRK_PRESENCE_WAIT) && now - presenceSentAt >= PRESENCE_ECHO_WAIT_MS) {
+    log("no echo of our presence in 5 s: going on without it");
+    onPresence();
+    dispatch();
     return;
   }
   if (status == rabbit.STATUS_OPENED) {

@@ -1,6 +1,11 @@
-// In-band registration (XEP-0077 as the seed's build did it; spec §6). Step 1 asks for the form (which is never
-// read); at its result the password is generated; step 2 sends it. The firmware registers the password XORed with
-// the MAC but logs in with the raw one (register-xor): a server that stores what it received never accepts that login.
+// In-band registration (spec §6). Step 1 asks for the form (which is never read); at its result the password is
+// generated; step 2 sends it. The firmware registers the password XORed with the MAC but logs in with the raw one
+// (register-xor): a server that stores what it received never accepts that login.
+//
+// Three forms of it exist in the wild (spec §1.2, platform.md §2.3), one setting (registerForm):
+//   stock   rev 18673 as shipped: violet:iq:register, <username> and <password> (what OpenJabNab accepts);
+//   binary  the published compiled 18673: jabber:iq:register, username and password (XEP-0077);
+//   seed    the seed log's patched build: jabber:iq:register plus <name> and <email>.
 
 import { DOMAIN, JID, MAC_COLONS, MAC_HEX, PASSWORD, SCRATCH } from "../memory-map";
 import { md5 } from "../crypto/md5";
@@ -16,7 +21,30 @@ export const FLASH_PASSWORD_FLAG_OFFSET: i32 = 208;
 export const FLASH_PASSWORD_FLAG: i32 = 0x64;
 export const PASSWORD_LENGTH: i32 = 12;
 
-/** Step 1: <iq type='get' id='N'><query xmlns='jabber:iq:register'/></iq> (with from='JID' if this boot bound one). */
+export const REGISTER_FORM_STOCK: i32 = 0;
+export const REGISTER_FORM_BINARY: i32 = 1;
+export const REGISTER_FORM_SEED: i32 = 2;
+export const REGISTER_FORM_COUNT: i32 = 3;
+
+/** The form this rabbit registers with; the host sets it before boot (the firmware as shipped: stock). */
+let registerForm: i32 = REGISTER_FORM_STOCK;
+
+/** False (and nothing changes) for a form that does not exist. */
+export function setRegisterForm(form: i32): bool {
+  if (form < 0 || form >= REGISTER_FORM_COUNT) return false;
+  registerForm = form;
+  return true;
+}
+
+export function currentRegisterForm(): i32 {
+  return registerForm;
+}
+
+function registerNamespace(): string {
+  return registerForm == REGISTER_FORM_STOCK ? "violet:iq:register" : "jabber:iq:register";
+}
+
+/** Step 1: <iq type='get' id='N'><query xmlns='NS'/></iq> (with from='JID' if this boot bound one). */
 export function sendRegisterGet(): bool {
   const writer = begin();
   writer.ascii("<iq ");
@@ -27,7 +55,9 @@ export function sendRegisterGet(): bool {
   }
   writer.ascii("type='get' id='");
   writer.decimal(nextId());
-  writer.ascii("'><query xmlns='jabber:iq:register'/></iq>");
+  writer.ascii("'><query xmlns='");
+  writer.ascii(registerNamespace());
+  writer.ascii("'/></iq>");
   return end();
 }
 
@@ -67,31 +97,46 @@ function writeDecimal(out: usize, value: u32): i32 {
   return length;
 }
 
-/** Step 2 (spec §6.2, compact wire form of the seed build). */
+/** hex-XOR(password, MAC), digit by digit (spec §6.3): the 12 bytes registration sends with register-xor. */
+export function writeXoredPassword(out: usize): void {
+  for (let i = 0; i < PASSWORD_LENGTH; i++) {
+    const a = hexValue(<i32>load<u8>(fieldData(PASSWORD) + i));
+    const b = hexValue(<i32>load<u8>(fieldData(MAC_HEX) + i));
+    store<u8>(out + i, <u8>hexDigit((a ^ b) & 15));
+  }
+}
+
+/**
+ * Step 2 (spec §6.2, compact wire form), the xmlns in double quotes as the firmware writes it:
+ * <iq to='DOMAIN' type='set' id='N'><query xmlns="NS"><username>MAC</username><password>WIREPW</password>[seed:
+ * <name>MAC</name><email>MAC@bunny.lab</email>]</query></iq>
+ */
 export function sendRegisterSet(): bool {
   const writer = begin();
   writer.ascii("<iq to='");
   escapedField(writer, DOMAIN);
   writer.ascii("' type='set' id='");
   writer.decimal(nextId());
-  writer.ascii("'><query xmlns=\"jabber:iq:register\"><username>");
+  writer.ascii("'><query xmlns=\"");
+  writer.ascii(registerNamespace());
+  writer.ascii("\"><username>");
   escapedField(writer, MAC_HEX);
   writer.ascii("</username><password>");
   if (quirk(QUIRK_REGISTER_XOR)) {
-    // hex-XOR(password, MAC), digit by digit.
-    for (let i = 0; i < PASSWORD_LENGTH; i++) {
-      const a = hexValue(<i32>load<u8>(fieldData(PASSWORD) + i));
-      const b = hexValue(<i32>load<u8>(fieldData(MAC_HEX) + i));
-      writer.byte(hexDigit((a ^ b) & 15));
-    }
+    writeXoredPassword(SCRATCH);
+    writer.bytes(SCRATCH, PASSWORD_LENGTH);
   } else {
     escapedField(writer, PASSWORD);
   }
-  writer.ascii("</password><name>");
-  escapedField(writer, MAC_HEX);
-  writer.ascii("</name><email>");
-  escapedField(writer, MAC_HEX);
-  writer.ascii("@bunny.lab</email></query></iq>");
+  writer.ascii("</password>");
+  if (registerForm == REGISTER_FORM_SEED) {
+    writer.ascii("<name>");
+    escapedField(writer, MAC_HEX);
+    writer.ascii("</name><email>");
+    escapedField(writer, MAC_HEX);
+    writer.ascii("@bunny.lab</email>");
+  }
+  writer.ascii("</query></iq>");
   return end();
 }
 

@@ -16,6 +16,19 @@ export type LabHttpEvent =
   | { type: "failure-report"; mac: string; reason: string }
   | { type: "request"; path: string };
 
+/** A request as the lab's handler sees it, whichever server (real or virtual) carried it. */
+export interface LabHttpRequest {
+  method: string;
+  /** The request target: a path with its query. */
+  target: string;
+}
+
+export interface LabHttpAnswer {
+  status: number;
+  type: string;
+  body: string;
+}
+
 export interface LabHttpOptions {
   /** What locate.jsp names: the HTTP host:port (ping, broad) and the xmpp_domain (host:port form, OpenJabNab's). */
   publicHost: string;
@@ -36,6 +49,11 @@ export class LabHttpServer {
     this.server = createServer((request, response) => this.handle(request, response));
   }
 
+  /** Serves on a virtual address: locate.jsp names this port (the virtual network has no real one). */
+  useVirtualPort(port: number): void {
+    this.port = port;
+  }
+
   listen(port: number, host = "127.0.0.1"): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once("error", reject);
@@ -52,20 +70,22 @@ export class LabHttpServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private reply(response: ServerResponse, status: number, body: string, type = "text/plain"): void {
-    response.writeHead(status, { "Content-Type": type, Connection: "close" });
-    response.end(body);
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    const answer = this.answer({ method: request.method ?? "GET", target: request.url ?? "/" });
+    response.writeHead(answer.status, { "Content-Type": answer.type, Connection: "close" });
+    response.end(answer.body);
   }
 
-  private handle(request: IncomingMessage, response: ServerResponse): void {
-    const url = new URL(request.url ?? "/", "http://lab");
+  /** The lab's answer to one request. */
+  answer(request: LabHttpRequest): LabHttpAnswer {
+    const reply = (status: number, body: string, type = "text/plain"): LabHttpAnswer => ({ status, type, body });
+    const url = new URL(request.target, "http://lab");
     const path = url.pathname;
     const o = this.options;
     if (request.method === "GET" && path === "/vl/locate.jsp") {
       o.onEvent?.({ type: "locate", mac: url.searchParams.get("sn") ?? "" });
       const base = `${o.publicHost}:${this.port}`;
-      this.reply(response, 200, `ping ${base}\nbroad ${base}\nxmpp_domain ${o.domain}:${o.xmppPort()}\n`);
-      return;
+      return reply(200, `ping ${base}\nbroad ${base}\nxmpp_domain ${o.domain}:${o.xmppPort()}\n`);
     }
     if (request.method === "GET" && path === "/vl/sendMailXMPP.jsp") {
       const mac = url.searchParams.get("m") ?? "";
@@ -74,12 +94,10 @@ export class LabHttpServer {
       o.onEvent?.({ type: "failure-report", mac, reason });
       // As OpenJabNab: any report clears the stored password, so that the rabbit can register again.
       o.accounts.forget(mac);
-      this.reply(response, 200, "");
-      return;
+      return reply(200, "");
     }
     if (request.method === "GET" && (path === "/lab" || path === "/lab/")) {
-      this.reply(response, 200, JSON.stringify({ online: o.xmpp.online(), accounts: o.accounts.list() }, null, 2) + "\n", "application/json");
-      return;
+      return reply(200, JSON.stringify({ online: o.xmpp.online(), accounts: o.accounts.list() }, null, 2) + "\n", "application/json");
     }
     const action = /^\/lab\/rabbits\/([0-9a-f:]{12,17})\/(ambient|sleep|wake|reboot|packet)$/.exec(path);
     if (action && request.method === "POST") {
@@ -90,10 +108,9 @@ export class LabHttpServer {
         : action[2] === "packet" ? Buffer.from(url.searchParams.get("base64") ?? "", "base64")
         : modePacket(action[2] === "sleep");
       const sent = o.xmpp.sendPacket(mac, payload);
-      this.reply(response, sent ? 200 : 404, JSON.stringify(sent ? { sent: action[2], mac } : { error: `${mac} is not connected` }) + "\n", "application/json");
-      return;
+      return reply(sent ? 200 : 404, JSON.stringify(sent ? { sent: action[2], mac } : { error: `${mac} is not connected` }) + "\n", "application/json");
     }
     o.onEvent?.({ type: "request", path });
-    this.reply(response, 404, "not found\n");
+    return reply(404, "not found\n");
   }
 }

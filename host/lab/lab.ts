@@ -3,7 +3,7 @@
 
 import { Accounts } from "./accounts.js";
 import { LabHttpServer, type LabHttpEvent } from "./http-server.js";
-import { LabXmppServer, type LabEvent } from "./xmpp-server.js";
+import { LabXmppServer, type LabDialect, type LabEvent } from "./xmpp-server.js";
 
 export interface LabOptions {
   /** 0: any free port. */
@@ -13,6 +13,8 @@ export interface LabOptions {
   domain?: string;
   /** Where the accounts are kept (default: in memory only). */
   accountsFile?: string;
+  /** How strict the XMPP side is (default tolerant; openjabnab: exactly OpenJabNab). */
+  dialect?: LabDialect;
   onEvent?: (event: LabEvent | LabHttpEvent) => void;
 }
 
@@ -20,6 +22,7 @@ export interface Lab {
   httpPort: number;
   xmppPort: number;
   domain: string;
+  dialect: LabDialect;
   /** The URL to configure a rabbit with ("the Violet platform URL"). */
   platformUrl: string;
   accounts: Accounts;
@@ -31,7 +34,7 @@ export interface Lab {
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const domain = options.domain ?? "localhost";
   const accounts = new Accounts(options.accountsFile);
-  const xmpp = new LabXmppServer({ domain, accounts, onEvent: options.onEvent });
+  const xmpp = new LabXmppServer({ domain, accounts, dialect: options.dialect, onEvent: options.onEvent });
   const xmppPort = await xmpp.listen(options.xmppPort ?? 0);
   const http = new LabHttpServer({ publicHost: "127.0.0.1", domain, xmppPort: () => xmppPort, accounts, xmpp, onEvent: options.onEvent });
   let httpPort: number;
@@ -45,6 +48,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     httpPort,
     xmppPort,
     domain,
+    dialect: xmpp.dialect,
     platformUrl: `http://127.0.0.1:${httpPort}/vl`,
     accounts,
     xmpp,
@@ -65,7 +69,7 @@ export function describeLabEvent(event: LabEvent | LabHttpEvent): string | undef
     case "registered":
       return `${event.mac} registered`;
     case "register-refused":
-      return `${event.mac} tried to register again: refused (conflict)`;
+      return `${event.mac} tried to register again: refused (a password is stored)`;
     case "login":
       return `${event.mac} logged in (${event.mechanism})`;
     case "login-failed":
@@ -84,6 +88,12 @@ export function describeLabEvent(event: LabEvent | LabHttpEvent): string | undef
       return `packet to ${event.mac}/${event.resource}: ${event.base64}`;
     case "disconnected":
       return event.mac ? `${event.mac} disconnected` : undefined;
+    case "refused":
+      return `${event.mac ?? "a rabbit (not logged in)"}: connection closed after ${event.after}, as OpenJabNab closes it ("${event.reason}")`;
+    case "unhandled":
+      return `${event.mac ?? "a rabbit"}: left unanswered as OpenJabNab leaves it (${event.what})`;
+    case "strict-note":
+      return `${event.mac ?? "a rabbit"}: ${event.note}`;
     default:
       return undefined;
   }

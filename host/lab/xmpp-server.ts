@@ -8,9 +8,13 @@
 // write; no whitespace between stanzas; one stanza per write; end tags rather than self-closing stanzas.
 
 import { createHash, randomInt } from "node:crypto";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import { Element, escapeXML } from "ltx";
 import { Accounts } from "./accounts.js";
+import { nodeLabSocket, virtualLabSocket, type LabSocket } from "./lab-socket.js";
+import type { VirtualNetwork } from "../vm/network.js";
+import { OjnConnection } from "./openjabnab-connection.js";
+import { OjnMachine, strictNote, type OjnOutcome, type OjnPlatform } from "./openjabnab.js";
 import { initPacket } from "./packets.js";
 import { XmlStreamReader } from "./xml-stream.js";
 
@@ -32,13 +36,39 @@ export type LabEvent =
   | { type: "unbound"; mac: string; resource: string }
   | { type: "message"; mac: string; payload: string }
   | { type: "packet-sent"; mac: string; resource: string; base64: string }
-  | { type: "disconnected"; mac?: string };
+  | { type: "disconnected"; mac?: string }
+  /** The openjabnab dialect closed the connection (OpenJabNab's log line). */
+  | { type: "refused"; mac?: string; after: string; reason: string }
+  /** The openjabnab dialect left a stanza unanswered (OpenJabNab's log line). */
+  | { type: "unhandled"; mac?: string; what: string }
+  /** The tolerant dialect accepted what OpenJabNab would refuse. */
+  | { type: "strict-note"; mac?: string; note: string };
+
+/**
+ * tolerant: accepts every registration form and SASL variant, says where a strict platform would refuse.
+ * openjabnab: accepts exactly what OpenJabNab accepts and fails as it fails (openjabnab.ts).
+ */
+export const LAB_DIALECTS = ["tolerant", "openjabnab"] as const;
+export type LabDialect = (typeof LAB_DIALECTS)[number];
 
 export interface LabXmppOptions {
   domain: string;
   accounts: Accounts;
+  dialect?: LabDialect;
   onEvent?: (event: LabEvent) => void;
 }
+
+/** What the server needs of a connection, whichever dialect speaks on it. */
+export interface LabPeer {
+  /** The rabbit, once its login named it. */
+  readonly mac: string | undefined;
+  /** The resource bound last (the rabbit's current one), once logged in. */
+  readonly resource: string | undefined;
+  jid(resource: string): string;
+  destroy(): void;
+  sendPacket(payload: Buffer): void;
+}
+
 
 function md5(data: Buffer | string): Buffer {
   return createHash("md5").update(typeof data === "string" ? Buffer.from(data, "latin1") : data).digest();
@@ -67,14 +97,26 @@ function digest(username: string, realm: string, password: string, nonce: string
 
 export class LabXmppServer {
   private readonly server: Server;
-  private readonly connections = new Set<LabConnection>();
+  private readonly connections = new Set<LabPeer>();
 
   constructor(readonly options: LabXmppOptions) {
-    this.server = createServer((socket) => {
-      const connection = new LabConnection(this, socket);
-      this.connections.add(connection);
-      socket.on("close", () => this.connections.delete(connection));
-    });
+    this.server = createServer((socket) => this.accept(nodeLabSocket(socket)));
+  }
+
+  /** A rabbit connected (real TCP or the virtual network). */
+  accept(socket: LabSocket): void {
+    const connection = this.dialect === "openjabnab" ? new OjnConnection(this, socket) : new LabConnection(this, socket);
+    this.connections.add(connection);
+    socket.onClosed(() => this.connections.delete(connection));
+  }
+
+  /** Serves on a virtual network too (in-process simulations and tests, on virtual time). */
+  listenVirtual(network: VirtualNetwork, address: string, port: number): void {
+    network.listen(address, port, (peer) => this.accept(virtualLabSocket(peer)));
+  }
+
+  get dialect(): LabDialect {
+    return this.options.dialect ?? "tolerant";
   }
 
   listen(port: number, host = "127.0.0.1"): Promise<number> {
@@ -97,8 +139,8 @@ export class LabXmppServer {
   }
 
   /** The connection a rabbit is logged in on now, if any. */
-  connectionOf(mac: string): LabConnection | undefined {
-    let found: LabConnection | undefined;
+  connectionOf(mac: string): LabPeer | undefined {
+    let found: LabPeer | undefined;
     for (const connection of this.connections) if (connection.mac === mac && connection.resource) found = connection;
     return found;
   }
@@ -121,10 +163,15 @@ export class LabXmppServer {
   }
 }
 
-class LabConnection {
+class LabConnection implements LabPeer {
   mac: string | undefined;
   /** The resource bound last (the rabbit's current one). */
   resource: string | undefined;
+  /** OpenJabNab's machine run beside this one, to say where a strict platform would refuse; gone once it would close. */
+  private shadow: OjnMachine | undefined;
+  private shadowOutcome: OjnOutcome | undefined;
+  private shadowChunk = "";
+  private readonly notes = new Set<string>();
   private authenticated = false;
   private nonce = "";
   private rspauth = "";
@@ -133,23 +180,25 @@ class LabConnection {
   private closed = false;
   private packetId = 0;
 
-  constructor(private readonly lab: LabXmppServer, private readonly socket: Socket) {
-    lab.emit({ type: "connected", remote: `${socket.remoteAddress}:${socket.remotePort}` });
+  constructor(private readonly lab: LabXmppServer, private readonly socket: LabSocket) {
+    lab.emit({ type: "connected", remote: socket.remote });
     this.reader = new XmlStreamReader({
       header: () => this.onHeader(),
       stanza: (element) => this.onStanza(element),
       end: () => this.destroy(),
       error: () => this.destroy(),
     });
-    socket.on("data", (data: Buffer) => {
+    this.shadow = new OjnMachine(shadowPlatform(lab.options.domain, lab.options.accounts), Math.random);
+    socket.onData((data: Buffer) => {
+      this.shadowFeed(data.toString("latin1"));
       try {
         this.reader.write(data);
       } catch {
         this.destroy();
       }
+      this.shadowNote();
     });
-    socket.on("error", () => this.destroy());
-    socket.on("close", () => {
+    socket.onClosed(() => {
       if (!this.closed) lab.emit({ type: "disconnected", mac: this.mac });
       this.closed = true;
     });
@@ -157,6 +206,26 @@ class LabConnection {
 
   private get domain(): string {
     return this.lab.options.domain;
+  }
+
+  /** OpenJabNab's view of the same read, before this dialect answers it. */
+  private shadowFeed(chunk: string): void {
+    this.shadowChunk = chunk;
+    this.shadowOutcome = this.shadow?.feed(chunk);
+    if (this.shadowOutcome?.close) this.shadow = undefined;
+  }
+
+  /** After this dialect answered: a note where OpenJabNab would have refused what this one accepted. */
+  private shadowNote(): void {
+    const outcome = this.shadowOutcome;
+    this.shadowOutcome = undefined;
+    if (!outcome) return;
+    // A login both refuse is no news; one this dialect took (an rspauth is out) and OpenJabNab refuses is.
+    const refusedHere = outcome.events.some((event) => event.type === "login-failed") && !this.rspauth;
+    const note = refusedHere ? undefined : strictNote(this.shadowChunk, outcome);
+    if (!note || this.notes.has(note)) return;
+    this.notes.add(note);
+    this.lab.emit({ type: "strict-note", mac: this.mac, note });
   }
 
   jid(resource: string): string {
@@ -171,7 +240,7 @@ class LabConnection {
   }
 
   private write(text: string): void {
-    if (!this.closed) this.socket.write(text);
+    if (!this.closed) this.socket.write(Buffer.from(text, "utf8"));
   }
 
   private onHeader(): void {
@@ -348,8 +417,24 @@ class LabConnection {
 
   sendPacket(payload: Buffer): void {
     const base64 = payload.toString("base64");
+    if (this.closed) return;
     const resource = this.resource ?? "boot";
     this.lab.emit({ type: "packet-sent", mac: this.mac!, resource, base64 });
     this.write(`<message from='net.violet.platform@${escapeXML(this.domain)}/services' to='${escapeXML(this.jid(resource))}' id='lab-${++this.packetId}'><packet xmlns='violet:packet' format='1.0' ttl='604800'>${base64}</packet></message>`);
   }
+}
+
+/** OpenJabNab's view of the accounts for the tolerant dialect's shadow: it reads them and never writes them. */
+function shadowPlatform(domain: string, accounts: Accounts): OjnPlatform {
+  const stored = new Map<string, string>();
+  const passwordOf = (mac: string) => stored.get(mac) ?? accounts.get(mac)?.password;
+  return {
+    domain,
+    passwordOf,
+    storeIfNone: (mac, _registered, password) => {
+      if (passwordOf(mac)) return false;
+      stored.set(mac, password);
+      return true;
+    },
+  };
 }

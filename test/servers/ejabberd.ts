@@ -60,6 +60,13 @@ ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"
   });
   try {
     await waitForOutput(child, new RegExp(`Start accepting TCP connections at 127\\.0\\.0\\.1:${port}`), 60_000, "ejabberd");
+    // The node takes commands a moment after it listens: ask its status until it answers (20 tries, 250 ms apart).
+    for (let attempt = 1; ; attempt++) {
+      const answered = await run(...asRoot(EJABBERDCTL, [...base, "status"])).then(() => true, () => false);
+      if (answered) break;
+      if (attempt >= 20) throw new Error("ejabberd listens but its node does not answer ejabberdctl status");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   } catch (error) {
     killQuietly(-child.pid!, "SIGKILL");
     throw error;

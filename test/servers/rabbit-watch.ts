@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { observe, type RabbitEvent } from "../../host/observe.js";
 import type { Profile, QuirkSettings } from "../../host/quirks.js";
-import type { SaslMechanism } from "../../host/rabbit.js";
+import type { RegistrationForm, SaslMechanism } from "../../host/rabbit.js";
 import { runRabbit, type RunningRabbit } from "../../host/run.js";
 
 export interface Platform {
@@ -61,6 +61,8 @@ export interface WatchOptions {
   platform: string;
   domain: string;
   profile: Profile;
+  /** Named by every test: the form the server under test accepts (or the one whose refusal it checks). */
+  registration: RegistrationForm;
   quirks?: QuirkSettings;
   sasl?: SaslMechanism;
   mac?: string;
@@ -94,6 +96,7 @@ export function watchRabbit(options: WatchOptions): WatchedRabbit {
     profile: options.profile,
     quirks: options.quirks,
     sasl: options.sasl,
+    registration: options.registration,
     flashFile: options.flashFile ?? join(directory!, "flash.bin"),
     resolve: { [options.domain]: "127.0.0.1" },
     listener,

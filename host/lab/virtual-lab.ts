@@ -1,0 +1,59 @@
+// The lab platform on the virtual network: the same XMPP and HTTP code as `nabaztag-vm lab`, serving rabbits in
+// the same process on virtual time (tests, simulations). The rabbit reaches it through a VirtualNetwork, a
+// VirtualHttp whose handler is `http` here, and a resolver that maps the domain to `address`.
+
+import type { HttpAnswer } from "../vm/http.js";
+import type { VirtualNetwork } from "../vm/network.js";
+import { Accounts } from "./accounts.js";
+import { LabHttpServer, type LabHttpEvent } from "./http-server.js";
+import { LabXmppServer, type LabDialect, type LabEvent } from "./xmpp-server.js";
+
+export const VIRTUAL_LAB_HTTP_PORT = 80;
+export const VIRTUAL_LAB_XMPP_PORT = 5222;
+
+export interface VirtualLabOptions {
+  network: VirtualNetwork;
+  /** The lab's virtual IPv4 address (default 10.0.0.1). */
+  address?: string;
+  domain?: string;
+  dialect?: LabDialect;
+  accounts?: Accounts;
+  onEvent?: (event: LabEvent | LabHttpEvent) => void;
+}
+
+export interface VirtualLab {
+  address: string;
+  domain: string;
+  accounts: Accounts;
+  xmpp: LabXmppServer;
+  http: LabHttpServer;
+  /** The platform URL to put in a rabbit's flash. */
+  platformUrl: string;
+  /** The handler for a VirtualHttp: the lab's answer to a rabbit's GET of "host[:port]/path". */
+  answer(url: string): HttpAnswer | undefined;
+}
+
+export function virtualLab(options: VirtualLabOptions): VirtualLab {
+  const address = options.address ?? "10.0.0.1";
+  const domain = options.domain ?? "almacska";
+  const accounts = options.accounts ?? new Accounts();
+  const xmpp = new LabXmppServer({ domain, accounts, dialect: options.dialect, onEvent: options.onEvent });
+  xmpp.listenVirtual(options.network, address, VIRTUAL_LAB_XMPP_PORT);
+  const http = new LabHttpServer({ publicHost: address, domain, xmppPort: () => VIRTUAL_LAB_XMPP_PORT, accounts, xmpp, onEvent: options.onEvent });
+  http.useVirtualPort(VIRTUAL_LAB_HTTP_PORT);
+  const prefix = `${address}:${VIRTUAL_LAB_HTTP_PORT}`;
+  return {
+    address,
+    domain,
+    accounts,
+    xmpp,
+    http,
+    platformUrl: `${prefix}/vl`,
+    answer(url) {
+      const bare = url.replace(/^http:\/\//, "");
+      if (!bare.startsWith(`${prefix}/`)) return undefined;
+      const answer = http.answer({ method: "GET", target: bare.slice(prefix.length) });
+      return { status: answer.status, body: Buffer.from(answer.body, "utf8") };
+    },
+  };
+}
