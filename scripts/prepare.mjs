@@ -1,8 +1,9 @@
 // Makes a fresh clone runnable with nothing but Node: installs the npm packages if they are missing or stale, builds
 // the module and the host if any source is newer than its output, and with --test also makes sure the real XMPP
-// servers the integration tests run against are installed (Debian packages, via apt-get).
+// servers the integration tests run against are installed (Debian packages, via apt-get), and with --test or --port
+// the port kit's C toolchain (port/README.md).
 //
-// Used by `npm start`, `npm test` and `npm run bench` (their pre-scripts), and by .ci/run.
+// Used by `npm start`, `npm test`, `npm run bench` and `npm run port:test` (their pre-scripts), and by .ci/run.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -49,11 +50,25 @@ const hostBuilt = mtime(join(root, "build", "host", "cli.js"));
 if (wasmBuilt < wasmSources) run("npm", ["run", "--silent", "build:wasm"]);
 if (hostBuilt < hostSources) run("npm", ["run", "--silent", "build:host"]);
 
-// 3. The real servers for the integration tests.
-if (forTests) {
+// 3. Debian packages: the real servers for the integration tests (--test), and the port kit's C toolchain (--test,
+// --port; port/README.md): wasm2c, gcc, the ARMv4T cross compiler with its binutils and libc headers, qemu-arm.
+const forPort = forTests || process.argv.includes("--port");
+if (forTests || forPort) {
   const missing = [];
-  if (!existsSync("/usr/sbin/ejabberdctl")) missing.push("ejabberd");
-  if (!existsSync("/usr/bin/prosody")) missing.push("prosody");
+  if (forTests && !existsSync("/usr/sbin/ejabberdctl")) missing.push("ejabberd");
+  if (forTests && !existsSync("/usr/bin/prosody")) missing.push("prosody");
+  if (forPort) {
+    const portPackages = [
+      ["/usr/bin/wasm2c", "wabt"],
+      ["/usr/bin/gcc", "gcc"],
+      ["/usr/include/stdio.h", "libc6-dev"],
+      ["/usr/bin/arm-linux-gnueabi-gcc", "gcc-arm-linux-gnueabi"],
+      ["/usr/bin/arm-linux-gnueabi-size", "binutils-arm-linux-gnueabi"],
+      ["/usr/arm-linux-gnueabi/include/stdio.h", "libc6-dev-armel-cross"],
+    ];
+    for (const [file, name] of portPackages) if (!existsSync(file)) missing.push(name);
+    if (!existsSync("/usr/bin/qemu-arm") && !existsSync("/usr/bin/qemu-arm-static")) missing.push("qemu-user-static");
+  }
   if (missing.length > 0) {
     const sudo = process.getuid && process.getuid() !== 0 ? ["sudo"] : [];
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
@@ -64,7 +79,7 @@ if (forTests) {
       const full = sudo.length ? ["DEBIAN_FRONTEND=noninteractive", "apt-get", ...args] : args;
       const result = spawnSync(command, full, { stdio: "inherit", env });
       if (result.status !== 0) {
-        console.error(`prepare: apt-get ${args.join(" ")} failed; the integration tests need ${missing.join(" and ")}`);
+        console.error(`prepare: apt-get ${args.join(" ")} failed; the tests need ${missing.join(", ")}`);
         process.exit(1);
       }
     }
