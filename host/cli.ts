@@ -1,33 +1,36 @@
 #!/usr/bin/env node
 // The nabaztag-vm command line.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { hexXor } from "./lab/accounts.js";
-import { describeLabEvent, startLab } from "./lab/lab.js";
-import { LAB_DIALECTS, type LabDialect } from "./lab/xmpp-server.js";
+import { isIP } from "node:net";
+import type { LabHttpEvent } from "./lab/http-server.js";
+import { describeLabEvent, isLoopback, startLab, type Lab, type LabOptions } from "./lab/lab.js";
+import { LAB_DIALECTS, type LabDialect, type LabEvent } from "./lab/xmpp-server.js";
+import { dnsNameProblem } from "./vm/dns.js";
 import { FailureDiagnosis } from "./diagnose.js";
 import { observe, type RabbitEvent } from "./observe.js";
 import { QUIRK_NAMES, quirkIndex, type Profile, type QuirkName, type QuirkSettings } from "./quirks.js";
 import { combineListeners, defaultRegistration, parseMac, REGISTRATION_FORMS, SASL_MECHANISMS, type RabbitListener, type RegistrationForm, type SaslMechanism } from "./rabbit.js";
 import { replayFile } from "./replay.js";
-import { runRabbit, type RunningRabbit } from "./run.js";
+import { flashUrl, runRabbit, type RunningRabbit } from "./run.js";
 import { selfcheck } from "./selfcheck.js";
 
 const SEED_LOG = fileURLToPath(new URL("../../reference/seed/nabaztag-openfire-debug.log", import.meta.url));
 /** Where `start` and `run` keep state (flash files, the lab's accounts): $NABAZTAG_HOME, or .nabaztag/ here. */
 const HOME = process.env.NABAZTAG_HOME ?? ".nabaztag";
 
-const USAGE = `nabaztag-vm: a virtual Nabaztag:tag v2 rabbit
-
-Usage:
-  nabaztag-vm start [--mac MAC] [--profile P] [--registration FORM] [--dialect D] [--json]
+/** Each command's usage, shown by `nabaztag-vm COMMAND --help`; all of them by `--help`. */
+const COMMAND_USAGE: Record<string, string> = {
+  start: `  nabaztag-vm start [--mac MAC] [--profile P] [--registration FORM] [--dialect D] [--json]
       The main job (npm start): the embedded lab platform on loopback and one rabbit against it, in real time,
-      until Ctrl-C. State is kept in .nabaztag/ (the lab's accounts, the rabbit's flash).
-
-  nabaztag-vm run --platform URL [options]
+      until Ctrl-C. State is kept in .nabaztag/ (the lab's accounts and API token, the rabbit's flash; files 0600 in
+      a 0700 directory). Options as for run and lab.
+`,
+  run: `  nabaztag-vm run --platform URL [options]
       One rabbit against a platform, in real time, until Ctrl-C.
         --platform URL          the Violet-platform URL the rabbit is configured with (e.g. http://host:port/vl);
                                 it calls locate.jsp there. Kept in the flash: later runs may leave it out.
@@ -50,16 +53,21 @@ Usage:
         --show-secrets          show the password where it appears (masked by default)
       Keys (on a terminal): b click, d double click, e move the ears, q quit.
       Signals: SIGUSR1 click, SIGUSR2 move the ears, SIGINT/SIGTERM stop.
-
-  nabaztag-vm lab [--http-port N] [--xmpp-port N] [--domain D] [--accounts FILE] [--dialect D]
+`,
+  lab: `  nabaztag-vm lab [--http-port N] [--xmpp-port N] [--domain D] [--accounts FILE] [--dialect D] [--bind ADDRESS]
+                  [--token-file FILE] [--json]
       The lab platform alone (defaults: HTTP 8080, XMPP 5222, domain localhost, accounts in memory), until Ctrl-C.
         --dialect D             tolerant (the default: every registration form and SASL variant; it says where a
                                 strict platform would refuse) or openjabnab (exactly what OpenJabNab accepts, and
                                 its failures: a stream closed on any unexpected step)
-      API: GET /lab; POST /lab/rabbits/MAC/ambient?left=N&right=N&nose=N, /sleep, /wake, /reboot.
+        --bind ADDRESS          listen there instead of 127.0.0.1 (a warning: the lab has no TLS)
+        --token-file FILE       where the API token goes, mode 0600 (default .nabaztag/lab-token)
+        --json                  lab events as JSON lines (the first one carries the token)
+      API: GET /lab; POST /lab/rabbits/MAC/ambient?left=N&right=N&nose=N, /sleep, /wake, /reboot,
+      /packet?base64=B64, each with the header "Authorization: Bearer TOKEN" (the token is printed at start).
       For demos and tests on loopback: not a production server.
-
-  nabaztag-vm replay LOG [options]
+`,
+  replay: `  nabaztag-vm replay LOG [options]
       Plays the RECEIVE blocks of a debug log in the seed's format as the server, in virtual time, and checks every
       SEND, every HTTP request and every [vm] line the rabbit produces against the log, in order; prints a diff on a
       mismatch.
@@ -74,16 +82,24 @@ Usage:
         --registration FORM           stock, binary or seed (default: the form the log's SEND blocks show; the
                                       seed log shows seed)
         --transcript                  print everything that happened, with virtual times
-
-  nabaztag-vm selfcheck [LOG]
+`,
+  selfcheck: `  nabaztag-vm selfcheck [LOG]
       Loads the module, tokenizes and dumps the server messages of a debug log (default: the seed log) and compares
       the dumps with the log's.
+`,
+};
 
-  nabaztag-vm --help | --help-quirks
+const USAGE_END = `  nabaztag-vm --help | --help-quirks | --version | COMMAND --help
 
 Exit status: 0 success (run, start, lab: stopped by Ctrl-C or a signal); 1 a check failed or the rabbit could not
 run (replay: the rabbit differs from the log); 2 bad usage or input.
 `;
+
+const USAGE = `nabaztag-vm: a virtual Nabaztag:tag v2 rabbit
+
+Usage:
+${Object.values(COMMAND_USAGE).join("\n")}
+${USAGE_END}`;
 
 class UsageError extends Error {}
 
@@ -234,6 +250,13 @@ function runCommand(args: string[]): Promise<number> {
   }
   const flashFile = values.flash ?? join(HOME, `${mac}.flash`);
   if (!values.platform && !existsSync(flashFile)) fail("run needs --platform URL (a new flash file has no platform URL)");
+  if (values.platform !== undefined) {
+    try {
+      flashUrl(values.platform);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
   let running: RunningRabbit | undefined;
   const listener = observe({
     json: values.json ?? false,
@@ -247,7 +270,10 @@ function runCommand(args: string[]): Promise<number> {
   if (!json) out(`[host] rabbit ${mac} (${profile} profile, ${registration} registration), flash ${flashFile}; keys: b click, d double click, e ears, q quit`);
   else listener.emit({ event: "rabbit", mac, profile, registration, flash: flashFile });
   try {
-    running = runRabbit({ platform: values.platform, mac, profile, quirks, sasl, registration, flashFile, xmppPort, resolve, listener: watched(listener, profile, registration, json) });
+    running = runRabbit({
+      platform: values.platform, mac, profile, quirks, sasl, registration, flashFile, xmppPort, resolve, listener: watched(listener, profile, registration, json),
+      onFlashProblem: (message) => (json ? listener.emit({ event: "flash-problem", message }) : out(`[host] ${message}`)),
+    });
   } catch (error) {
     fail((error as Error).message);
   }
@@ -262,24 +288,69 @@ function runCommand(args: string[]): Promise<number> {
   });
 }
 
+/** The lab's lines: text, or JSON events with --json. */
+function labPrinter(json: boolean): { event(event: LabEvent | LabHttpEvent): void; line(text: string, fields: Record<string, unknown>): void } {
+  return {
+    event(event) {
+      if (json) out(JSON.stringify({ time: new Date().toISOString(), event: `lab-${event.type}`, ...event, type: undefined }));
+      else {
+        const text = describeLabEvent(event);
+        if (text) out(`[lab] ${text}`);
+      }
+    },
+    line(text, fields) {
+      if (json) out(JSON.stringify({ time: new Date().toISOString(), ...fields }));
+      else out(`[lab] ${text}`);
+    },
+  };
+}
+
+function parseBind(value: string | undefined): string {
+  if (value === undefined) return "127.0.0.1";
+  if (isIP(value) === 0) fail(`--bind takes an IP address, not ${value}`);
+  return value;
+}
+
+function parseDomain(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const problem = dnsNameProblem(value);
+  if (problem) fail(`--domain: ${problem}`);
+  return value;
+}
+
+/** Starts the lab for `lab` and `start`, and says where it is, with its token and a warning off loopback. */
+async function launchLab(options: LabOptions, printer: ReturnType<typeof labPrinter>): Promise<Lab> {
+  const lab = await startLab({
+    ...options,
+    onEvent: (event) => printer.event(event),
+    onProblem: (message) => printer.line(message, { event: "lab-problem", message }),
+  }).catch((error: Error) => fail(`the lab could not start: ${error.message}`));
+  printer.line(`platform ${lab.platformUrl} (XMPP on ${lab.host}:${lab.xmppPort}, domain ${lab.domain}, ${lab.dialect} dialect)`,
+    { event: "lab", platform: lab.platformUrl, xmppPort: lab.xmppPort, domain: lab.domain, dialect: lab.dialect, token: lab.token, tokenFile: options.tokenFile });
+  if (!isLoopback(lab.host)) printer.line(`warning: listening on ${lab.host}, not loopback: anyone who can reach it sees the rabbits and, with the token, commands them; the lab has no TLS`, { event: "lab-warning", host: lab.host });
+  printer.line(`API token ${lab.token}${options.tokenFile ? ` (also in ${options.tokenFile}, mode 0600)` : ""}: curl -H "Authorization: Bearer ${lab.token}" -X POST ${lab.platformUrl.replace(/\/vl$/, "")}/lab/rabbits/MAC/sleep`, { event: "lab-token", token: lab.token });
+  return lab;
+}
+
 async function labCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { "http-port": { type: "string" }, "xmpp-port": { type: "string" }, domain: { type: "string" }, accounts: { type: "string" }, dialect: { type: "string" } },
+    options: {
+      "http-port": { type: "string" }, "xmpp-port": { type: "string" }, domain: { type: "string" }, accounts: { type: "string" },
+      dialect: { type: "string" }, bind: { type: "string" }, "token-file": { type: "string" }, json: { type: "boolean" },
+    },
   });
-  const lab = await startLab({
+  const printer = labPrinter(values.json ?? false);
+  const lab = await launchLab({
     dialect: parseDialect(values.dialect),
     httpPort: parsePort(values["http-port"], "--http-port") ?? 8080,
     xmppPort: parsePort(values["xmpp-port"], "--xmpp-port") ?? 5222,
-    domain: values.domain,
+    domain: parseDomain(values.domain),
     accountsFile: values.accounts,
-    onEvent: (event) => {
-      const text = describeLabEvent(event);
-      if (text) out(`[lab] ${text}`);
-    },
-  }).catch((error: Error) => fail(`the lab could not start: ${error.message}`));
-  out(`[lab] platform ${lab.platformUrl} (XMPP on 127.0.0.1:${lab.xmppPort}, domain ${lab.domain}, ${lab.dialect} dialect)`);
-  out(`[lab] a rabbit: nabaztag-vm run --platform ${lab.platformUrl} --mac 00:19:db:00:00:02`);
+    host: parseBind(values.bind),
+    tokenFile: values["token-file"] ?? join(HOME, "lab-token"),
+  }, printer);
+  printer.line(`a rabbit: nabaztag-vm run --platform ${lab.platformUrl} --mac 00:19:db:00:00:02`, { event: "lab-hint" });
   return new Promise((done) => {
     const stop = () => void lab.close().then(() => done(0));
     process.on("SIGINT", stop);
@@ -296,23 +367,17 @@ async function startCommand(args: string[]): Promise<number> {
   const profile = parseProfile(values.profile);
   const registration = parseRegistration(values.registration, profile);
   const json = values.json ?? false;
-  const lab = await startLab({
-    dialect: parseDialect(values.dialect),
-    accountsFile: join(HOME, "lab-accounts.json"),
-    onEvent: (event) => {
-      const text = describeLabEvent(event);
-      if (text && !json) out(`[lab] ${text}`);
-    },
-  }).catch((error: Error) => fail(`the lab could not start: ${error.message}`));
-  if (!json) {
-    out(`[lab] platform ${lab.platformUrl} (XMPP on 127.0.0.1:${lab.xmppPort}, domain ${lab.domain}, ${lab.dialect} dialect)`);
-    out(`[lab] another rabbit, from a second terminal: node build/host/cli.js run --platform ${lab.platformUrl} --mac 00:19:db:00:00:02`);
-  }
+  const printer = labPrinter(json);
+  const lab = await launchLab({ dialect: parseDialect(values.dialect), accountsFile: join(HOME, "lab-accounts.json"), tokenFile: join(HOME, "lab-token") }, printer);
+  printer.line(`another rabbit, from a second terminal: node build/host/cli.js run --platform ${lab.platformUrl} --mac 00:19:db:00:00:02`, { event: "lab-hint" });
   let running: RunningRabbit | undefined;
   const listener = observe({ json, secrets: secretsOf(() => running, mac), write: out });
   if (!json) out(`[host] rabbit ${mac} (${profile} profile, ${registration} registration); keys: b click, d double click, e ears, q quit`);
   else listener.emit({ event: "rabbit", mac, profile, registration, dialect: lab.dialect });
-  running = runRabbit({ platform: lab.platformUrl, mac, profile, registration, flashFile: join(HOME, `${mac}.flash`), listener: watched(listener, profile, registration, json) });
+  running = runRabbit({
+    platform: lab.platformUrl, mac, profile, registration, flashFile: join(HOME, `${mac}.flash`), listener: watched(listener, profile, registration, json),
+    onFlashProblem: (message) => (json ? listener.emit({ event: "flash-problem", message }) : out(`[host] ${message}`)),
+  });
   return new Promise((done) => {
     controls(() => running, () => {
       running?.stop();
@@ -343,7 +408,8 @@ function replayCommand(args: string[]): number {
   });
   const [log] = positionals;
   if (!log) fail("replay needs a LOG");
-  if (!existsSync(log)) fail(`no such file: ${log}`);
+  const problem = logFileProblem(log);
+  if (problem) fail(problem);
   const times = new Map<number, number>();
   for (const time of values.time ?? []) {
     const match = /^(\d+)=(\d+)$/.exec(time);
@@ -375,11 +441,47 @@ function replayCommand(args: string[]): number {
   return 1;
 }
 
+function selfcheckCommand(args: string[]): number {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length > 1) fail("selfcheck takes at most one LOG");
+  const log = positionals[0] ?? SEED_LOG;
+  const problem = logFileProblem(log);
+  if (problem) fail(problem);
+  return selfcheck(log, out) ? 0 : 1;
+}
+
+/** A log file must exist, be a regular file and not be huge (the seed is 12 KB). */
+const LOG_BYTES_MAX = 16 * 1024 * 1024;
+function logFileProblem(path: string): string | undefined {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    return `no such file: ${path}`;
+  }
+  if (!stats.isFile()) return `not a file: ${path}`;
+  if (stats.size > LOG_BYTES_MAX) return `${path} is ${stats.size} bytes; a debug log is at most ${LOG_BYTES_MAX}`;
+  return undefined;
+}
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as { version: string };
+  return `nabaztag-vm ${manifest.version} (the rabbit's bytecode rev 18673)`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
+  }
+  if (command === "--version" || command === "-V") {
+    out(version());
+    return 0;
+  }
+  if (COMMAND_USAGE[command] && (rest.includes("--help") || rest.includes("-h"))) {
+    process.stdout.write(`Usage:\n${COMMAND_USAGE[command]}\n${USAGE_END}`);
+    return 0;
   }
   if (command === "--help-quirks") {
     out(QUIRK_NAMES.join("\n"));
@@ -395,9 +497,9 @@ async function main(argv: string[]): Promise<number> {
     case "replay":
       return replayCommand(rest);
     case "selfcheck":
-      return selfcheck(rest[0] ?? SEED_LOG, out) ? 0 : 1;
+      return selfcheckCommand(rest);
     default:
-      fail(`unknown command '${command}'`);
+      fail(`unknown command '${command}' (commands: ${Object.keys(COMMAND_USAGE).join(", ")})`);
   }
 }
 

@@ -76,7 +76,10 @@ export function observe(options: ObserveOptions): RabbitListener & { emit(event:
     received: (handle, bytes) => emit({ event: "in", handle, data: latin1(bytes) }, options.verbose ? `[tcp] #${handle} << ${latin1(bytes)}` : undefined),
     closed: (handle, by) => emit({ event: "closed", handle, by }, options.verbose ? `[tcp] #${handle} closed by the ${by}` : undefined),
     http: (url, wantBody) => emit({ event: "http", url, answer: wantBody }),
+    httpAnswered: (url, status, error) => emit({ event: "http-answer", url, status, ...(error ? { error } : {}) }, error ? `[host] GET ${url}: ${error}` : undefined),
     dns: (type, name) => emit({ event: "dns", type, name }),
+    // An SRV lookup that finds nothing is the usual way to an A lookup: said only with --verbose.
+    dnsFailed: (type, name, error) => emit({ event: "dns-failed", type, name, error }, type === "A" || options.verbose ? `[host] DNS ${type} ${name}: ${error}` : undefined),
     flashWritten: (offset, bytes) => emit({ event: "flash", offset, length: bytes.length }),
     booted: (count) => emit({ event: "boot", count }, count > 1 ? `[rabbit] boot #${count}` : undefined),
   };

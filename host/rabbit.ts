@@ -55,7 +55,11 @@ export interface RabbitListener {
   received?(handle: number, bytes: Uint8Array): void;
   closed?(handle: number, by: "rabbit" | "peer"): void;
   http?(url: string, wantBody: boolean): void;
+  /** The answer to a GET the module waits for: its status (-1: none) and, unless a plain 200, why. */
+  httpAnswered?(url: string, status: number, error: string | undefined): void;
   dns?(type: "A" | "SRV", name: string): void;
+  /** A DNS lookup failed or found nothing: why. */
+  dnsFailed?(type: "A" | "SRV", name: string, error: string): void;
   flashWritten?(offset: number, bytes: Uint8Array): void;
   booted?(count: number): void;
   rebooting?(): void;
@@ -63,7 +67,8 @@ export interface RabbitListener {
 
 /** Every listener method, for combining listeners. */
 const LISTENER_METHODS = [
-  "uart", "report", "led", "connecting", "sent", "received", "closed", "http", "dns", "flashWritten", "booted", "rebooting",
+  "uart", "report", "led", "connecting", "sent", "received", "closed", "http", "httpAnswered", "dns", "dnsFailed", "flashWritten",
+  "booted", "rebooting",
 ] as const satisfies readonly (keyof RabbitListener)[];
 
 /** One listener that hands every event to each of `listeners`, in order. */
@@ -126,6 +131,8 @@ export class Rabbit {
   private tickTimer: Timer | undefined;
   private inside = false;
   private rebootPending = false;
+  /** Between the reboot and the new instance's boot: the old instance gets nothing more. */
+  private rebooting = false;
   private stopped = false;
   private uartLine = "";
   private nextHandle = 1;
@@ -181,6 +188,7 @@ export class Rabbit {
   }
 
   private boot(): void {
+    this.rebooting = false;
     const instance = ++this.instanceNumber;
     this.bootTime = this.options.scheduler.now();
     this.random.booted();
@@ -213,7 +221,8 @@ export class Rabbit {
     this.tickTimer = this.options.scheduler.after(this.options.tickMs ?? 50, () => {
       if (this.stopped || instance !== this.instanceNumber) return;
       this.call(() => this.exports.tick());
-      if (instance === this.instanceNumber && !this.stopped) this.scheduleTick(instance);
+      // A reboot asked for inside this tick stops the old instance's loop (the new one starts its own).
+      if (instance === this.instanceNumber && !this.stopped && !this.rebooting) this.scheduleTick(instance);
     });
   }
 
@@ -234,6 +243,7 @@ export class Rabbit {
   }
 
   private doReboot(): void {
+    this.rebooting = true;
     this.options.listener?.rebooting?.();
     if (this.tickTimer) this.options.scheduler.cancel(this.tickTimer);
     for (const { connection } of this.connections.values()) connection.close();
@@ -320,17 +330,19 @@ export class Rabbit {
         listener?.http?.(url, wantBody);
         o.http.get(url, (answer) => {
           if (!wantBody || !current()) return;
+          listener?.httpAnswered?.(url, answer.status, answer.error);
           this.deliverBytes(answer.body.subarray(0, this.exports.IO_IN_CAPACITY.value as number), (length) =>
             this.call(() => this.exports.http_done(request, answer.status, length)));
-        });
+        }, wantBody);
         return request;
       },
       dnsQuery: (type, name) => {
         const request = this.nextRequest++;
         if (type === 33) {
           listener?.dns?.("SRV", name);
-          o.resolver.srv(name, (records) => {
+          o.resolver.srv(name, (records, error) => {
             if (!current()) return;
+            if (error) listener?.dnsFailed?.("SRV", name, error);
             const encoded = Buffer.concat(records.map((r) => {
               const target = Buffer.from(r.target, "latin1").subarray(0, 255);
               const head = Buffer.alloc(7);
@@ -344,8 +356,9 @@ export class Rabbit {
           });
         } else {
           listener?.dns?.("A", name);
-          o.resolver.a(name, (address) => {
+          o.resolver.a(name, (address, error) => {
             if (!current()) return;
+            if (error) listener?.dnsFailed?.("A", name, error);
             const encoded = Buffer.from(address ?? "", "latin1");
             this.deliverBytes(encoded, (length) => this.call(() => this.exports.dns_done(request, address ? 1 : -1, length)));
           });

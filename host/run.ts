@@ -2,12 +2,12 @@
 // `nabaztag-vm run` and `nabaztag-vm start`.
 
 import { dirname } from "node:path";
-import { mkdirSync } from "node:fs";
+import { ensurePrivateDir } from "./files.js";
 import type { Profile, QuirkSettings } from "./quirks.js";
 import { Rabbit, type RabbitListener, type RegistrationForm, type SaslMechanism } from "./rabbit.js";
 import { RealResolver, type Resolver } from "./vm/dns.js";
 import { Flash } from "./vm/flash.js";
-import { RealHttp } from "./vm/http.js";
+import { parseHttpUrl, RealHttp } from "./vm/http.js";
 import { RealNetwork, type Network } from "./vm/network.js";
 import { RealScheduler } from "./vm/scheduler.js";
 
@@ -25,12 +25,24 @@ export interface RunOptions {
   /** Names the rabbit resolves without asking DNS (like curl --resolve). */
   resolve?: Record<string, string>;
   listener: RabbitListener;
+  /** A problem with the flash file (corrupt at start, a failed write): one line to show. */
+  onFlashProblem?: (message: string) => void;
 }
 
-/** The rabbit's flash URL: scheme-less "host[:port]/path", at most 40 bytes (spec §2.2). */
+/**
+ * The rabbit's flash URL: scheme-less "host[:port]/path", at most 40 bytes (spec §2.2). The host must look like one
+ * (a dotted name or address, localhost, or a name with a port): a bare word is more likely a mistake than a platform.
+ */
 export function flashUrl(platform: string): string {
-  const url = platform.replace(/^http:\/\//, "").replace(/\/+$/, "");
-  if (!/^[^/\s]+(\/\S*)?$/.test(url)) throw new Error(`not a platform URL: ${platform}`);
+  const url = platform.replace(/^http:\/\//i, "").replace(/\/+$/, "");
+  const parsed = parseHttpUrl(url);
+  const example = "e.g. http://host:port/vl (the rabbit calls locate.jsp there)";
+  if ("problem" in parsed) throw new Error(`not a platform URL: ${JSON.stringify(platform)}: ${parsed.problem}; ${example}`);
+  const { host } = parsed.target;
+  if (!host.includes(".") && host !== "localhost" && !/:\d+(\/|$)/.test(url)) {
+    throw new Error(`not a platform URL: ${JSON.stringify(platform)}: ${host} is not a host name; ${example}`);
+  }
+  if (/[^\x21-\x7e]/.test(url)) throw new Error(`not a platform URL: ${JSON.stringify(platform)}: spaces or control characters`);
   if (Buffer.byteLength(url, "latin1") > 40) throw new Error(`the platform URL must fit the rabbit's 40 bytes: ${url}`);
   return url;
 }
@@ -61,8 +73,8 @@ export interface RunningRabbit {
 }
 
 export function runRabbit(options: RunOptions): RunningRabbit {
-  mkdirSync(dirname(options.flashFile), { recursive: true });
-  const flash = new Flash(options.flashFile);
+  ensurePrivateDir(dirname(options.flashFile));
+  const flash = new Flash(options.flashFile, undefined, { onProblem: options.onFlashProblem });
   if (options.platform) {
     const url = flashUrl(options.platform);
     if (flash.serverUrl() !== url) flash.setServerUrl(url);
@@ -71,6 +83,7 @@ export function runRabbit(options: RunOptions): RunningRabbit {
   }
   const scheduler = new RealScheduler();
   const real = new RealNetwork();
+  const http = new RealHttp();
   const rabbit = new Rabbit({
     mac: options.mac,
     profile: options.profile,
@@ -80,7 +93,7 @@ export function runRabbit(options: RunOptions): RunningRabbit {
     flash,
     scheduler,
     network: options.xmppPort ? new PortOverride(real, options.xmppPort) : real,
-    http: new RealHttp(),
+    http,
     resolver: new OverridingResolver(new RealResolver(), options.resolve ?? {}),
     listener: options.listener,
   });
@@ -90,6 +103,7 @@ export function runRabbit(options: RunOptions): RunningRabbit {
     flash,
     stop() {
       rabbit.stop();
+      http.abortAll();
       scheduler.cancelAll();
     },
   };

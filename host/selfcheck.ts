@@ -17,6 +17,10 @@ export function selfcheck(logPath: string, out: (line: string) => void): boolean
 
   const entries = parseDebugLog(readFileSync(logPath, "latin1"));
   const connections = serverConnections(entries);
+  if (connections.length === 0) {
+    out(`selfcheck: FAILED: ${logPath} holds no server messages (RECEIVE blocks) in the seed's format; nothing to check`);
+    return false;
+  }
   let ok = true;
   connections.forEach((connection, index) => {
     const result = tokenize(core, connection.wire);

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,15 +12,25 @@ import { ROOT } from "./helpers.js";
 
 const CLI = `${ROOT}build/host/cli.js`;
 const home = mkdtempSync(join(tmpdir(), "nabaztag-cli-"));
+/** $NABAZTAG_HOME: not there yet, so the CLI makes it (0700). */
+const state = join(home, "state");
 const children: ChildProcess[] = [];
 after(() => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  // The whole process group: npm's child (the CLI) too.
+  for (const child of children) {
+    if (child.exitCode !== null) continue;
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      child.kill("SIGKILL");
+    }
+  }
   rmSync(home, { recursive: true, force: true });
 });
 
 /** A running command, its output lines, and a way to wait for one. */
 function launch(command: string, args: string[]) {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, NABAZTAG_HOME: home }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, NABAZTAG_HOME: state }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   children.push(child);
   const lines: string[] = [];
   const waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
@@ -88,6 +98,10 @@ test("npm start: the lab and a firmware rabbit, online; a second rabbit runs bes
     assert.ok(start.lines.includes(expected), expected);
   }
   const platform = /platform (http:\/\/127\.0\.0\.1:\d+\/vl)/.exec(start.lines.find((line) => line.startsWith("[lab] platform"))!)![1]!;
+  const token = /^\[lab\] API token ([0-9a-f]{32}) \(also in (\S+), mode 0600\)/.exec(start.lines.find((line) => line.startsWith("[lab] API token"))!)!;
+  assert.equal(readFileSync(token[2]!, "utf8"), `${token[1]}\n`, "the token file holds the printed token");
+  assert.equal(statSync(token[2]!).mode & 0o777, 0o600);
+  assert.equal(statSync(state).mode & 0o777, 0o700, "the state directory");
 
   // A second rabbit, as from a second terminal, in the standard profile, with JSON events.
   const second = launch(process.execPath, [CLI, "run", "--platform", platform, "--mac", "00:19:db:00:00:02", "--profile", "standard", "--json"]);
@@ -104,7 +118,9 @@ test("npm start: the lab and a firmware rabbit, online; a second rabbit runs bes
   await second.waitFor((line) => json(line).event === "out" && /<ears xmlns="violet:nabaztag:ears"><left>\d+<\/left><right>\d+<\/right><\/ears>/.test(String(json(line).data)), 10_000, "ears message");
 
   // The lab's API: ambient, a malformed packet, sleep.
-  const api = (action: string) => fetch(`${platform.replace("/vl", "/lab")}/rabbits/0019db000002/${action}`, { method: "POST" });
+  const api = (action: string, authorization = `Bearer ${token[1]}`) =>
+    fetch(`${platform.replace("/vl", "/lab")}/rabbits/0019db000002/${action}`, { method: "POST", headers: { authorization } });
+  assert.equal((await api("sleep", "Bearer wrong")).status, 401, "a wrong token changes nothing");
   assert.equal((await api("ambient?left=10&right=5&nose=1")).status, 200);
   const isNewAmbient = (line: string) => json(line).event === "frame" && json(line).type === "ambient" && JSON.stringify(json(line).services).includes("10");
   const ambient = json(await second.waitFor(isNewAmbient, 10_000, "ambient frame"));
@@ -115,7 +131,7 @@ test("npm start: the lab and a firmware rabbit, online; a second rabbit runs bes
   await api("sleep");
   const asleep = json(await second.waitFor((line) => json(line).event === "online" && String(json(line).jid).endsWith("/asleep"), 30_000, "online asleep"));
   assert.equal(asleep.jid, "0019db000002@localhost/asleep");
-  assert.equal((await fetch(`${platform.replace("/vl", "/lab")}/rabbits/0019db0000ff/wake`, { method: "POST" })).status, 404);
+  assert.equal((await fetch(`${platform.replace("/vl", "/lab")}/rabbits/0019db0000ff/wake`, { method: "POST", headers: { authorization: `Bearer ${token[1]}` } })).status, 404);
 
   // Ctrl-C: both stop cleanly, and the flash files are whole.
   assert.equal(await second.interrupt(), 0);
@@ -125,7 +141,8 @@ test("npm start: the lab and a firmware rabbit, online; a second rabbit runs bes
   assert.ok(npmExit === 0 || npmExit === null, `npm exit ${npmExit}`);
   assert.ok(start.lines.includes("[host] stopped; the flash file is whole"), start.lines.slice(-5).join("\n"));
   for (const file of ["0019db01dbd7.flash", "0019db000002.flash"]) {
-    const flash = readFileSync(join(home, file));
+    const flash = readFileSync(join(state, file));
+    assert.equal(statSync(join(state, file)).mode & 0o777, 0o600, `${file}: mode`);
     assert.equal(flash.length, 4096);
     assert.equal(flash[208], 0x64, `${file}: a password is stored`);
   }
@@ -164,10 +181,10 @@ test("an unreachable platform: refused, 404, no xmpp_domain, DNS failure: clear 
   const noDomain = await fakePlatform(200, "ping 127.0.0.1:1\nbroad 127.0.0.1:1\n");
   const badDomain = await fakePlatform(200, "ping 127.0.0.1:1\nxmpp_domain nabaztag-test.invalid\n");
   const cases: [string, string, (events: ({ event: string } & Record<string, unknown>)[]) => boolean][] = [
-    [refusedUrl, "refused", (events) => events.some((e) => e.event === "uart" && e.line === "call to locate.jsp failed, rebooting") && events.some((e) => e.event === "boot" && e.count === 2)],
-    [notFound.url, "404", (events) => events.some((e) => e.event === "uart" && e.line === "call to locate.jsp failed, rebooting") && events.some((e) => e.event === "boot" && e.count === 2)],
+    [refusedUrl, "refused", (events) => events.some((e) => e.event === "http-answer" && e.error === "connection refused") && events.some((e) => e.event === "uart" && e.line === "call to locate.jsp failed, rebooting") && events.some((e) => e.event === "boot" && e.count === 2)],
+    [notFound.url, "404", (events) => events.some((e) => e.event === "http-answer" && e.status === 404 && e.error === "HTTP 404") && events.some((e) => e.event === "uart" && e.line === "call to locate.jsp failed, rebooting") && events.some((e) => e.event === "boot" && e.count === 2)],
     [noDomain.url, "no xmpp_domain", (events) => events.some((e) => e.event === "error" && String(e.message).includes("xmpp_domain"))],
-    [badDomain.url, "DNS failure", (events) => events.some((e) => e.event === "uart" && e.line === "DNS: no address for nabaztag-test.invalid") && events.some((e) => e.event === "status" && e.status === "closed")],
+    [badDomain.url, "DNS failure", (events) => events.some((e) => e.event === "dns-failed" && e.type === "A" && e.name === "nabaztag-test.invalid") && events.some((e) => e.event === "uart" && e.line === "DNS: no address for nabaztag-test.invalid") && events.some((e) => e.event === "status" && e.status === "closed")],
   ];
   const runs = cases.map(([url, name], i) => ({ name, run: launch(process.execPath, [CLI, "run", "--platform", url, "--mac", `00:19:db:00:01:0${i}`, "--json", "--flash", join(home, `unreachable-${i}.flash`)]) }));
   for (const [index, [, name, check]] of cases.entries()) {
@@ -190,6 +207,16 @@ test("bad usage exits 2 with a message", () => {
     [["run", "--platform", "http://127.0.0.1:1/vl", "--mac", "xyz"], /not a MAC address/],
     [["run", "--platform", "http://127.0.0.1:1/vl", "--sasl", "CRAM-MD5"], /--sasl is SCRAM-SHA-1, DIGEST-MD5 or PLAIN/],
     [["frobnicate"], /unknown command/],
+    [["run", "--platform", "notaurl"], /not a platform URL: "notaurl": notaurl is not a host name/],
+    [["run", "--platform", "http://127.0.0.1:1/v l"], /not a platform URL/],
+    [["run", "--platform", "http://127.0.0.1:99999/vl"], /bad port/],
+    [["run", "--platform", "http://127.0.0.1:1/vl", "--registration", "odd"], /--registration is stock, binary, seed/],
+    [["run", "--platform", "http://127.0.0.1:1/vl", "--bogus"], /Unknown option '--bogus'/],
+    [["lab", "--dialect", "odd"], /--dialect is tolerant or openjabnab/],
+    [["lab", "--bind", "1.2.3"], /--bind takes an IP address/],
+    [["lab", "--domain", "a b"], /--domain: /],
+    [["selfcheck", "/nonexistent"], /no such file: \/nonexistent/],
+    [["replay", "/nonexistent"], /no such file: \/nonexistent/],
   ];
   // A home of its own: a flash file left by another test would let `run` start without --platform.
   const empty = mkdtempSync(join(home, "empty-"));
@@ -201,5 +228,18 @@ test("bad usage exits 2 with a message", () => {
   const help = spawnSync(process.execPath, [CLI, "--help"], { encoding: "utf8" });
   assert.equal(help.status, 0);
   assert.match(help.stdout, /nabaztag-vm run --platform URL/);
+  for (const command of ["run", "lab", "start", "replay", "selfcheck"]) {
+    const own = spawnSync(process.execPath, [CLI, command, "--help"], { encoding: "utf8" });
+    assert.equal(own.status, 0, command);
+    assert.match(own.stdout, new RegExp(`^Usage:\\n  nabaztag-vm ${command}`), command);
+    assert.doesNotMatch(own.stdout, command === "run" ? /nabaztag-vm lab/ : /nabaztag-vm run --platform/, `${command}: only its own`);
+  }
+  const version = spawnSync(process.execPath, [CLI, "--version"], { encoding: "utf8" });
+  assert.equal(version.status, 0);
+  assert.match(version.stdout, /^nabaztag-vm \d+\.\d+\.\d+ /);
+  // Not a debug log: the check fails (1) and says why, rather than passing on nothing.
+  const notALog = spawnSync(process.execPath, [CLI, "selfcheck", `${ROOT}README.md`], { encoding: "utf8" });
+  assert.equal(notALog.status, 1);
+  assert.match(notALog.stdout, /selfcheck: FAILED: .*README\.md holds no server messages/);
 });
 

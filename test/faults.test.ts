@@ -150,7 +150,7 @@ test("a register error at step 1 or step 2: the report, then the red registratio
   }
 });
 
-test("a challenge with qop=\"auth-int\" or a wrong rspauth: firmware stays silent (watchdog), standard aborts", () => {
+test("a challenge with qop=\"auth-int\" or a wrong rspauth: firmware stays silent (watchdog), standard aborts and takes the answer to its abort as no refusal", () => {
   const challenges = {
     "auth-int": () => `<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>${base64(`nonce="${NONCE}",qop="auth-int",charset=utf-8,algorithm=md5-sess`)}</challenge>`,
   };
@@ -174,7 +174,10 @@ test("a challenge with qop=\"auth-int\" or a wrong rspauth: firmware stays silen
         assert.ok(result.recorded.uart.includes("login watchdog"), `${fault}: the watchdog acted`);
         if (fault === "rspauth") assert.ok(result.recorded.uart.includes("BAD rspauth"));
       } else {
-        assert.ok(result.recorded.uart.includes("Failure to login. Warn server and re-register"));
+        // The server's <failure><aborted/> answers the rabbit's own <abort/>: not a refused login, no report.
+        assert.ok(result.recorded.uart.includes("SASL aborted: the server did not prove it knows the password; trying again later"));
+        assert.ok(!result.recorded.uart.includes("Failure to login. Warn server and re-register"));
+        assert.ok(!result.recorded.http.some((url) => url.includes("sendMailXMPP")), `${fault}: no FailureLogin report`);
       }
       assert.ok(result.connectionTimes.length >= 1, `${profile} ${fault}: reconnects after the delay`);
       assert.equal(result.recorded.reboots, 0);
@@ -202,5 +205,28 @@ test("an oversized stanza: firmware runs out of memory (reboot), standard says p
     assert.ok(result.recorded.reports.some((r) => r.kind === "error" && /too large|queue full/.test(r.text)));
     assertFlashIntact(result.flash, result.flashBefore);
     assert.equal(result.flash.password(), PASSWORD);
+  }
+});
+
+test("a server that accepts and says nothing, or stops after the header or during registration: the reason is logged and the rabbit reconnects within 60 s + the reconnect delay (both profiles)", () => {
+  const silentAt: Record<string, Step[]> = {
+    "from the start": [{ expect: STREAM_HEADER }],
+    "after its header": [{ expect: STREAM_HEADER, reply: HEADER }],
+    "during registration": [{ expect: STREAM_HEADER, reply: HEADER + PRE_AUTH }, { expect: /:iq:register/ }],
+  };
+  for (const profile of ["firmware", "standard"] as const) {
+    for (const [where, steps] of Object.entries(silentAt)) {
+      const setup = virtualRabbit({ profile });
+      const server = new ScriptedServer(setup.network, steps);
+      setup.rabbit.start();
+      setup.run(30_000, () => server.done);
+      assert.ok(server.done, `${profile} ${where}: the script stopped at ${server.position}`);
+      const connectedBefore = server.received.length;
+      setup.run(60_000 + 35_000, () => server.received.length > connectedBefore);
+      assert.ok(setup.recorded.uart.includes("no session 60 s after connecting: the server is silent or stuck; reconnecting"), `${profile} ${where}`);
+      assert.ok(setup.recorded.reports.some((r) => r.kind === "error" && r.text === "no session within 60 s of connecting"));
+      assert.ok(server.received.length > connectedBefore, `${profile} ${where}: connected again`);
+      assert.equal(setup.recorded.reboots, 0);
+    }
   }
 });

@@ -37,7 +37,7 @@ export function labWorld(dialect: LabDialect): LabWorld {
   const scheduler = new VirtualScheduler();
   const network = new VirtualNetwork(scheduler);
   const events: (LabEvent | LabHttpEvent)[] = [];
-  const lab = virtualLab({ network, dialect, onEvent: (event) => events.push(event) });
+  const lab = virtualLab({ network, scheduler, dialect, onEvent: (event) => events.push(event) });
   const http = new VirtualHttp(scheduler, (url) => lab.answer(url));
   const resolver = new VirtualResolver(scheduler, { [lab.domain]: lab.address });
   let seed = 0;

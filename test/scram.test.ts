@@ -220,13 +220,15 @@ test("standard: a wrong server signature in <success> is a failed login: logged,
   assert.equal(server.received.length, 2);
 });
 
-test("standard: a wrong server signature in a challenge is answered with <abort/>", () => {
+test("standard: a wrong server signature in a challenge is answered with <abort/>, and the server's answer to it is not a refused login", () => {
   const steps = scramSteps({ wrongSignature: true, finalInChallenge: true });
   steps[steps.length - 1] = { label: "abort", expect: new RegExp(`^<abort ${SASL}/>$`), reply: `<failure ${SASL}><aborted/></failure>` };
   const { recorded, run } = login([header(["SCRAM-SHA-1"]), ...steps]);
   run(1000);
   assert.ok(recorded.uart.includes("BAD server signature"));
-  assert.ok(recorded.http.some((url) => url.includes("r=FailureLogin")));
+  // The <failure> answers the abort: the server, not the password, failed; no FailureLogin, no re-registration.
+  assert.ok(!recorded.http.some((url) => url.includes("r=FailureLogin")));
+  assert.ok(recorded.reports.some((r) => r.kind === "error" && r.text === "login aborted: the server's proof was wrong"));
 });
 
 test("standard: PLAIN when it is all that is offered; DIGEST-MD5 before PLAIN", () => {

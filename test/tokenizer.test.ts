@@ -255,3 +255,37 @@ test("100,000 random and mutated inputs never trap", () => {
 const SPECIAL = Buffer.from("<>/='\"&;![]?- \n\0\xff", "latin1");
 
 const XML_ERRORS_BY_CODE = Object.fromEntries(Object.entries(XML_ERROR_CODES).map(([name, code]) => [code, name]));
+
+test("one limit on a tag's size, the same result and error code whole and at every split (4 KiB window)", () => {
+  const attribute = (length: number) => `<iq a='${"v".repeat(2000)}' b='${"w".repeat(2000)}' c='${"x".repeat(length)}'/>`;
+  const cases: { name: string; stanza: string }[] = [
+    { name: "just fits", stanza: attribute(4096 - attribute(0).length) },
+    { name: "one byte too large", stanza: attribute(4097 - attribute(0).length) },
+    { name: "much too large", stanza: attribute(3000) },
+    { name: "an error early in a too-large tag", stanza: `<iq a='<' b='${"1".repeat(2000)}' c='${"2".repeat(2000)}' d='${"3".repeat(500)}'/>` },
+    { name: "an error late in a too-large tag", stanza: `<iq b='${"1".repeat(1500)}' c='${"2".repeat(1500)}' d='${"3".repeat(1500)}' e='<'/>` },
+    { name: "'>' inside values across the window", stanza: `<iq a='${">".repeat(2000)}' b='${">".repeat(2000)}' c='${">".repeat(200)}'/>` },
+    { name: "an error just inside the window, the '>' beyond it", stanza: `<iq a='${"v".repeat(2040)}' b='${"w".repeat(2000)}' c="x<${"y".repeat(100)}"/>` },
+  ];
+  for (const { name, stanza } of cases) {
+    const input = Buffer.from(HEADER + stanza);
+    const whole = tokenize(core, [input]);
+    const cuts = new Set<number>();
+    for (let cut = HEADER.length; cut <= input.length; cut += 37) cuts.add(cut);
+    for (let cut = input.length - 200; cut <= input.length; cut++) cuts.add(cut);
+    for (let cut = HEADER.length; cut < HEADER.length + 80; cut++) cuts.add(cut);
+    for (const cut of cuts) {
+      const split = tokenize(core, [input.subarray(0, cut), input.subarray(cut)]);
+      assert.equal(split.error, whole.error, `${name}: cut at ${cut}`);
+      assert.deepEqual(split.events, whole.events, `${name}: cut at ${cut}`);
+    }
+    const single = tokenize(core, [input.subarray(0, HEADER.length), ...Array.from(input.subarray(HEADER.length), (b) => Uint8Array.of(b))]);
+    assert.equal(single.error, whole.error, `${name}: one byte at a time`);
+    assert.deepEqual(single.events, whole.events, `${name}: one byte at a time`);
+  }
+  assert.equal(tokenize(core, [Buffer.from(HEADER + cases[0]!.stanza)]).error, undefined, "a 4096-byte tag is taken");
+  for (const name of ["one byte too large", "much too large", "an error late in a too-large tag", "'>' inside values across the window"]) {
+    assert.equal(tokenize(core, [Buffer.from(HEADER + cases.find((c) => c.name === name)!.stanza)]).error, "start tag too large", name);
+  }
+  assert.equal(tokenize(core, [Buffer.from(HEADER + cases[3]!.stanza)]).error, "'<' in attribute value", "an error inside the window is itself");
+});

@@ -97,6 +97,8 @@ export let sessionOptional: bool = false;
 export let locateRequest: i32 = -1;
 export let locateSentAt: i32 = 0;
 export let sessionStarted: bool = false;
+/** time_ms when the current connection was established (its first writable event). */
+export let connectedAt: i32 = 0;
 /** time_ms when the presence that waits for its echo went out (ssPresence). */
 export let presenceSentAt: i32 = 0;
 
@@ -125,6 +127,7 @@ export function setSessionOffer(offered: bool, optional: bool): void { sessionOf
 export function setLocate(request: i32, at: i32): void { locateRequest = request; locateSentAt = at; }
 export function setSessionStarted(value: bool): void { sessionStarted = value; }
 export function setPresenceSentAt(value: i32): void { presenceSentAt = value; }
+export function setConnectedAt(value: i32): void { connectedAt = value; }
 
 /** The clocks: one monotonic source (spec §2). */
 export function nowMs(): i32 {

@@ -217,6 +217,8 @@ let unitEnd: usize = 0;
 let carryLength: i32 = 0;
 /** The carried bytes have been tried since the last append. */
 let carryTried: bool = false;
+/** The carried unit reached XML_CARRY_CAPACITY bytes: if its next try is incomplete, it is too large. */
+let carryFull: bool = false;
 
 // Text: a run of the chunk, or bytes in XML_TEXT (owned)
 let textPointer: usize = 0;
@@ -256,6 +258,7 @@ export function xmlReset(): void {
   declarationAllowed = true;
   carryLength = 0;
   carryTried = false;
+  carryFull = false;
   textLength = 0;
   textOwned = false;
   afterCarriageReturn = false;
@@ -425,10 +428,17 @@ export function xmlNext(): i32 {
  * Parses the markup at the cursor ('<'). Returns an event, an error, or UNIT_NO_EVENT to go on (the unit was consumed,
  * or the chunk ends inside it and it is being carried).
  */
+// One limit for every split: the parser reads at most XML_CARRY_CAPACITY bytes of a unit, here as when the unit is
+// carried, so a unit the window does not hold is XML_ERROR_TAG_TOO_LARGE whichever way the bytes came.
 // @ts-ignore: decorator
 @inline function markupHere(): i32 {
-  const result = parseMarkup(cursor, chunkEnd);
-  if (result == UNIT_INCOMPLETE) return startCarry() ? UNIT_NO_EVENT : errorCode;
+  const available = <i32>(chunkEnd - cursor);
+  const windowEnd = available > XML_CARRY_CAPACITY ? cursor + <usize>XML_CARRY_CAPACITY : chunkEnd;
+  const result = parseMarkup(cursor, windowEnd);
+  if (result == UNIT_INCOMPLETE) {
+    if (available >= XML_CARRY_CAPACITY) return fail(XML_ERROR_TAG_TOO_LARGE);
+    return startCarry() ? UNIT_NO_EVENT : errorCode;
+  }
   if (result < 0) return result;
   cursor = unitEnd;
   return result;
@@ -447,6 +457,7 @@ function startCarry(): bool {
   memory.copy(XML_CARRY, cursor, <usize>length);
   carryLength = length;
   carryTried = true;
+  carryFull = false;
   cursor = chunkEnd;
   carryReturnState = state;
   state = S_CARRY;
@@ -486,6 +497,7 @@ function continueCarry(): i32 {
         carryLength = 0;
         return result;
       }
+      if (carryFull) return fail(XML_ERROR_TAG_TOO_LARGE);
       if (state == carryReturnState) state = S_CARRY;
     }
   }
@@ -510,8 +522,15 @@ function continueCarry(): i32 {
     complete = p < end;
     take = <i32>(p - cursor) + (complete ? 1 : 0);
   }
-  if (take <= 0 || carryLength + take > XML_CARRY_CAPACITY) {
+  if (take <= 0 || (first == 0x26 && carryLength + take > XML_CARRY_CAPACITY)) {
     return fail(first == 0x26 ? XML_ERROR_BAD_ENTITY : XML_ERROR_TAG_TOO_LARGE);
+  }
+  if (first != 0x26 && carryLength + take >= XML_CARRY_CAPACITY) {
+    // The window is full: one more try on what it holds (an error inside it is reported as such), then too large.
+    take = XML_CARRY_CAPACITY - carryLength;
+    if (take <= 0) return fail(XML_ERROR_TAG_TOO_LARGE);
+    complete = true;
+    carryFull = true;
   }
   memory.copy(XML_CARRY + carryLength, cursor, <usize>take);
   carryLength += take;

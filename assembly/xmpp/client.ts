@@ -36,6 +36,7 @@ import * as rabbit from "../rabbit/state";
 import {
   addressField,
   connected,
+  connectedAt,
   dnsForSrv,
   dnsRequest,
   halted,
@@ -100,6 +101,15 @@ const WATCHDOG_MS: i32 = 12000;
  * (presence-wait).
  */
 const PRESENCE_ECHO_WAIT_MS: i32 = 5000;
+/**
+ * From TCP connect to an open session, at most this long, in both profiles. The firmware has the 12 s login watchdog
+ * once SASL starts, but nothing while it waits for the server's header or during registration: a server that accepts
+ * and says nothing would keep it offline for ever, silently. The firmware's own read timeout is 60 s.
+ */
+const SESSION_DEADLINE_MS: i32 = 60000;
+
+/** The rabbit sent <abort/>: the server's <failure> that follows answers it and is not a refused login. */
+let abortSent = false;
 
 /** Bumped whenever the connection is dropped or restarted: work on the old one stops. */
 let generation = 0;
@@ -172,6 +182,7 @@ export function onTcpEvent(handle: i32, event: i32, length: i32): void {
     if (!connected) {
       // The first writable event: connected (spec §2).
       rabbit.setConnected(true);
+      rabbit.setConnectedAt(nowMs());
       rabbit.setTriesLeft(3);
       rabbit.touchIo(true);
       rabbit.setHeaderSent(false);
@@ -481,7 +492,10 @@ function onSaslChallenge(tree: usize): void {
   if (result == CHALLENGE_BAD_PROOF) log(saslCurrent() == MECHANISM_DIGEST_MD5 ? "BAD rspauth" : "BAD server signature");
   else log("bad challenge");
   // The firmware sends nothing and lets the watchdog act (sasl-silent); the RFC way aborts.
-  if (!quirk(QUIRK_SASL_SILENT)) sendAbort();
+  if (!quirk(QUIRK_SASL_SILENT)) {
+    abortSent = true;
+    sendAbort();
+  }
 }
 
 /** SASL success (spec §7.4): the stream restarts on the same connection. */
@@ -503,6 +517,14 @@ function onSaslSuccess(tree: usize): void {
 
 /** Any SASL failure (spec §7.5): report it, forget the exchange, re-register next time, disconnect. */
 function onSaslFailure(): void {
+  if (abortSent) {
+    // The answer to our own <abort/> (RFC 6120 §6.4.4): the server failed, not our password.
+    log("SASL aborted: the server did not prove it knows the password; trying again later");
+    reportText(REPORT_ERROR, "login aborted: the server's proof was wrong");
+    saslClear();
+    disconnect();
+    return;
+  }
   log("Failure to login. Warn server and re-register");
   reportFailure("FailureLogin");
   saslClear();
@@ -768,6 +790,7 @@ function closeStream(): void {
  */
 function disconnect(): void {
   generation++;
+  abortSent = false;
   clearQueue();
   txClear();
   setStatus(rabbit.STATUS_CLOSED);
@@ -785,6 +808,7 @@ function randomUpTo(n: i32): i32 {
 /** Reconnect (spec §10): opening, nonce and algorithm cleared, state ssLogging, one try less, next address. */
 function reconnect(): void {
   generation++;
+  abortSent = false;
   clearQueue();
   txClear();
   rabbit.setReconnectAt(-1);
@@ -851,6 +875,13 @@ function step(now: i32): void {
   }
   if (watchdogAt >= 0 && now >= watchdogAt) {
     log("login watchdog");
+    closeStream();
+    disconnect();
+    return;
+  }
+  if (connected && status != rabbit.STATUS_OPENED && now - connectedAt >= SESSION_DEADLINE_MS) {
+    log("no session 60 s after connecting: the server is silent or stuck; reconnecting");
+    reportText(REPORT_ERROR, "no session within 60 s of connecting");
     closeStream();
     disconnect();
     return;

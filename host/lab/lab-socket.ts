@@ -7,6 +7,8 @@ import type { VirtualPeer } from "../vm/network.js";
 export interface LabSocket {
   /** "address:port" of the rabbit. */
   readonly remote: string;
+  /** The rabbit's address alone (connection limits per address). */
+  readonly address: string;
   write(bytes: Buffer): void;
   /** Drops the connection at once; `closed` follows. */
   destroy(): void;
@@ -28,6 +30,7 @@ export function nodeLabSocket(socket: Socket): LabSocket {
   socket.on("close", close);
   return {
     remote: `${socket.remoteAddress}:${socket.remotePort}`,
+    address: socket.remoteAddress ?? "?",
     write: (bytes) => {
       if (!closed) socket.write(bytes);
     },
@@ -48,6 +51,7 @@ export function virtualLabSocket(peer: VirtualPeer): LabSocket {
   peer.onClose = close;
   return {
     remote: `rabbit->${peer.address}:${peer.port}`,
+    address: "virtual",
     write: (bytes) => {
       if (!closed) peer.write(bytes);
     },
@@ -63,4 +67,44 @@ export function virtualLabSocket(peer: VirtualPeer): LabSocket {
     },
     onClosed: (handler) => closedHandlers.push(handler),
   };
+}
+
+/** Timers for the lab's deadlines: real ones, or the virtual scheduler's. Returns a function that cancels. */
+export type LabTimers = (ms: number, task: () => void) => () => void;
+
+export const realTimers: LabTimers = (ms, task) => {
+  const timer = setTimeout(task, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
+
+/**
+ * A connection's two deadlines: a finished login within LAB_LOGIN_DEADLINE_MS of connecting, then no silence longer
+ * than LAB_IDLE_TIMEOUT_MS. `expired` gets the reason.
+ */
+export class ConnectionDeadlines {
+  private cancel: () => void;
+  private loggedIn = false;
+
+  constructor(private readonly timers: LabTimers, private readonly limits: { loginMs: number; idleMs: number }, private readonly expired: (reason: string) => void) {
+    this.cancel = timers(limits.loginMs, () => expired(`no login within ${limits.loginMs / 1000} s of connecting`));
+  }
+
+  /** The login is done: from now on only silence counts. */
+  login(): void {
+    if (this.loggedIn) return;
+    this.loggedIn = true;
+    this.activity();
+  }
+
+  /** Bytes came in. */
+  activity(): void {
+    if (!this.loggedIn) return;
+    this.cancel();
+    this.cancel = this.timers(this.limits.idleMs, () => this.expired(`silent for ${this.limits.idleMs / 1000} s`));
+  }
+
+  stop(): void {
+    this.cancel();
+  }
 }

@@ -1,9 +1,14 @@
 // The embedded lab platform: HTTP (locate.jsp, sendMailXMPP.jsp, the lab API) and XMPP on loopback. The default
 // peer for demos and tests. It shares nothing with the rabbit but the wire.
+//
+// Safe to leave running: it listens on loopback unless told otherwise, its state-changing API needs a token (random
+// per start, written to a 0600 file when one is named), and every input is bounded (limits.ts).
 
+import { randomBytes } from "node:crypto";
+import { writePrivateFileAtomic } from "../files.js";
 import { Accounts } from "./accounts.js";
 import { LabHttpServer, type LabHttpEvent } from "./http-server.js";
-import { LabXmppServer, type LabDialect, type LabEvent } from "./xmpp-server.js";
+import { LabXmppServer, type LabDialect, type LabEvent, type LabXmppLimits } from "./xmpp-server.js";
 
 export interface LabOptions {
   /** 0: any free port. */
@@ -15,7 +20,21 @@ export interface LabOptions {
   accountsFile?: string;
   /** How strict the XMPP side is (default tolerant; openjabnab: exactly OpenJabNab). */
   dialect?: LabDialect;
+  /** The address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Where to write the API token (mode 0600); default: nowhere (it is in Lab.token). */
+  tokenFile?: string;
   onEvent?: (event: LabEvent | LabHttpEvent) => void;
+  /** Problems with the accounts file (corrupt at start, a failed write). */
+  onProblem?: (message: string) => void;
+  /** Other bounds than limits.ts's (tests shorten deadlines; a fleet may allow more connections). */
+  xmppLimits?: Partial<LabXmppLimits>;
+  httpHeadersTimeoutMs?: number;
+}
+
+/** Loopback addresses: anything else exposes the lab to the network. */
+export function isLoopback(host: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::1" || host === "localhost";
 }
 
 export interface Lab {
@@ -23,6 +42,9 @@ export interface Lab {
   xmppPort: number;
   domain: string;
   dialect: LabDialect;
+  host: string;
+  /** The API token (Authorization: Bearer TOKEN). */
+  token: string;
   /** The URL to configure a rabbit with ("the Violet platform URL"). */
   platformUrl: string;
   accounts: Accounts;
@@ -33,13 +55,18 @@ export interface Lab {
 
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const domain = options.domain ?? "localhost";
-  const accounts = new Accounts(options.accountsFile);
-  const xmpp = new LabXmppServer({ domain, accounts, dialect: options.dialect, onEvent: options.onEvent });
-  const xmppPort = await xmpp.listen(options.xmppPort ?? 0);
-  const http = new LabHttpServer({ publicHost: "127.0.0.1", domain, xmppPort: () => xmppPort, accounts, xmpp, onEvent: options.onEvent });
+  const host = options.host ?? "127.0.0.1";
+  // A wildcard address is reached from here as loopback.
+  const publicHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  const token = randomBytes(16).toString("hex");
+  if (options.tokenFile) writePrivateFileAtomic(options.tokenFile, Buffer.from(`${token}\n`));
+  const accounts = new Accounts(options.accountsFile, { onProblem: options.onProblem });
+  const xmpp = new LabXmppServer({ domain, accounts, dialect: options.dialect, onEvent: options.onEvent, limits: options.xmppLimits });
+  const xmppPort = await xmpp.listen(options.xmppPort ?? 0, host);
+  const http = new LabHttpServer({ publicHost, domain, xmppPort: () => xmppPort, accounts, xmpp, token, onEvent: options.onEvent, headersTimeoutMs: options.httpHeadersTimeoutMs });
   let httpPort: number;
   try {
-    httpPort = await http.listen(options.httpPort ?? 0);
+    httpPort = await http.listen(options.httpPort ?? 0, host);
   } catch (error) {
     await xmpp.close();
     throw error;
@@ -49,7 +76,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     xmppPort,
     domain,
     dialect: xmpp.dialect,
-    platformUrl: `http://127.0.0.1:${httpPort}/vl`,
+    host,
+    token,
+    platformUrl: `http://${publicHost.includes(":") ? `[${publicHost}]` : publicHost}:${httpPort}/vl`,
     accounts,
     xmpp,
     http,
@@ -65,7 +94,11 @@ export function describeLabEvent(event: LabEvent | LabHttpEvent): string | undef
     case "locate":
       return `${event.mac} asked locate.jsp`;
     case "failure-report":
-      return `${event.mac} reported ${event.reason} (its password is forgotten)`;
+      return `${event.mac} reported ${event.reason}: ${event.forgotten ? "its password is forgotten, it may register again" : `its password is kept (${event.why})`}`;
+    case "request":
+      return `HTTP ${event.status} for ${event.path}: ${event.why}`;
+    case "limit":
+      return `${event.mac ?? event.remote}: ${event.reason}`;
     case "registered":
       return `${event.mac} registered`;
     case "register-refused":

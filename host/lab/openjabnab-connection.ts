@@ -4,7 +4,7 @@
 
 import { randomInt } from "node:crypto";
 import type { Accounts } from "./accounts.js";
-import type { LabSocket } from "./lab-socket.js";
+import type { ConnectionDeadlines, LabSocket } from "./lab-socket.js";
 import { OjnMachine, ojnPacketMessage, summarize, type OjnEvent, type OjnPlatform } from "./openjabnab.js";
 import type { LabPeer, LabXmppServer } from "./xmpp-server.js";
 
@@ -22,13 +22,24 @@ let messageNumber = 0;
 
 export class OjnConnection implements LabPeer {
   private readonly machine: OjnMachine;
+  private readonly deadlines: ConnectionDeadlines;
   private closed = false;
 
   constructor(private readonly lab: LabXmppServer, private readonly socket: LabSocket) {
     this.machine = new OjnMachine(accountsPlatform(lab.options.domain, lab.options.accounts), () => randomInt(0x7fffffff) / 0x7fffffff);
     lab.emit({ type: "connected", remote: socket.remote });
-    socket.onData((data: Buffer) => this.read(data.toString("latin1")));
+    this.deadlines = lab.deadlines(socket, () => this.mac, () => this.destroy());
+    socket.onData((data: Buffer) => {
+      this.deadlines.activity();
+      if (data.length > lab.limits.readBytesMax) {
+        lab.emit({ type: "limit", mac: this.mac, remote: socket.remote, reason: `closed: a read larger than ${lab.limits.readBytesMax} bytes` });
+        this.destroy();
+        return;
+      }
+      this.read(data.toString("latin1"));
+    });
     socket.onClosed(() => {
+      this.deadlines.stop();
       if (!this.closed) lab.emit({ type: "disconnected", mac: this.mac });
       this.closed = true;
     });
@@ -50,6 +61,7 @@ export class OjnConnection implements LabPeer {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    this.deadlines.stop();
     this.lab.emit({ type: "disconnected", mac: this.machine.bunny });
     this.socket.destroy();
   }
@@ -82,7 +94,10 @@ export class OjnConnection implements LabPeer {
       if (previous && previous !== this) previous.destroy();
       return;
     }
-    if (event.type === "authenticated") return;
+    if (event.type === "authenticated") {
+      this.deadlines.login();
+      return;
+    }
     this.lab.emit(event);
   }
 }

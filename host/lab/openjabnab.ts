@@ -55,14 +55,35 @@ const AUTH_IN = "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='DIGES
 const RSPAUTH_ACK_IN = "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
 const REGISTER_GET_CONTENT = "<query xmlns='violet:iq:register'/>";
 const REGISTER_SET = /<query xmlns="violet:iq:register"><username>([0-9a-f]*)<\/username><password>([0-9a-f]*)<\/password><\/query>/;
-const RESPONSE = /<response[^>]*>([\s\S]*)<\/response>/;
 const RESPONSE_FIELDS = /username="([^"]*)",nonce="([^"]*)",cnonce="([^"]*)",nc=([^,]*),qop=auth,digest-uri="([^"]*)",response=([^,]*),charset=utf-8/;
 const SESSION_CONTENT = "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>";
 const SOURCES_CONTENT = "<query xmlns=\"violet:iq:sources\"><packet xmlns=\"violet:packet\" format=\"1.0\"/></query>";
 const BIND = /<bind[^>]*><resource>([^<]*)<\/resource><\/bind>/;
 const UNBIND = /<unbind[^>]*><resource>([^<]*)<\/resource><\/unbind>/;
-const PRESENCE = /<presence from='([\s\S]*)' id='([\s\S]*)'><\/presence>/;
-const MESSAGE = /<message[^>]*>([\s\S]*)<\/message>/;
+
+// OpenJabNab's greedy patterns (QRegExp "<iq ([^>]*)>(.*)</iq>" and the like), matched with indexOf and lastIndexOf:
+// the same leftmost-longest result without a backtracking regular expression, so a hostile read costs linear time.
+
+/** `<NAME[^>]*>(.*)</NAME>`, greedy: the first opening, up to the last closing. `attributes` lies between. */
+function greedyElement(data: string, opening: string, closing: string): { attributes: string; content: string } | undefined {
+  const start = data.indexOf(opening);
+  if (start < 0) return undefined;
+  const tagEnd = data.indexOf(">", start + opening.length);
+  const end = data.lastIndexOf(closing);
+  if (tagEnd < 0 || end <= tagEnd) return undefined;
+  return { attributes: data.slice(start + opening.length, tagEnd), content: data.slice(tagEnd + 1, end) };
+}
+
+/** `<presence from='(.*)' id='(.*)'></presence>`, greedy both. */
+function greedyPresence(data: string): { from: string; id: string } | undefined {
+  const opening = "<presence from='";
+  const start = data.indexOf(opening);
+  const end = data.lastIndexOf("'></presence>");
+  if (start < 0 || end < 0) return undefined;
+  const middle = data.lastIndexOf("' id='", end - 6);
+  if (middle < start + opening.length) return undefined;
+  return { from: data.slice(start + opening.length, middle), id: data.slice(middle + 6, end) };
+}
 
 /** The stream header and features OpenJabNab answers before the login (a fixed id) and after it. */
 export function ojnHeader(domain: string, afterLogin: boolean): string {
@@ -86,11 +107,11 @@ export interface OjnIq {
 
 export function parseOjnIq(data: string): OjnIq {
   const iq: OjnIq = { valid: false, type: "", id: "", from: "", to: "", content: "" };
-  const match = /<iq ([^>]*)>([\s\S]*)<\/iq>/.exec(data);
+  const match = greedyElement(data, "<iq ", "</iq>");
   if (!match) return iq;
   iq.valid = true;
-  iq.content = match[2]!;
-  for (const argument of match[1]!.split(" ")) {
+  iq.content = match.content;
+  for (const argument of match.attributes.split(" ")) {
     const equals = argument.indexOf("=");
     if (equals < 0) continue;
     const key = argument.slice(0, equals);
@@ -216,8 +237,8 @@ export class OjnMachine {
   }
 
   private response(data: string): OjnOutcome {
-    const wrapped = RESPONSE.exec(data);
-    const plain = wrapped ? Buffer.from(wrapped[1]!, "base64").toString("latin1").replace(/\0/g, "") : "";
+    const wrapped = greedyElement(data, "<response", "</response>");
+    const plain = wrapped ? Buffer.from(wrapped.content, "base64").toString("latin1").replace(/\0/g, "") : "";
     const fields = wrapped ? RESPONSE_FIELDS.exec(plain) : null;
     if (!fields) return { events: [], close: "Bad Auth Step 2, disconnect" };
     const [, username, nonce, cnonceSent, nc, digestUri, response] = fields as unknown as string[];
@@ -237,13 +258,13 @@ export class OjnMachine {
 
   private afterLogin(data: string): OjnOutcome {
     const mac = this.bunny!;
-    const message = MESSAGE.exec(data);
-    if (message) return this.bunnyMessage(mac, message[1]!);
-    if (/<iq[\s\S]*\/iq>/.test(data)) return this.iq(mac, data);
-    const presence = PRESENCE.exec(data);
+    const message = greedyElement(data, "<message", "</message>");
+    if (message) return this.bunnyMessage(mac, message.content);
+    const iqStart = data.indexOf("<iq");
+    if (iqStart >= 0 && data.lastIndexOf("/iq>") > iqStart) return this.iq(mac, data);
+    const presence = greedyPresence(data);
     if (presence) {
-      const [, from, id] = presence as unknown as [string, string, string];
-      return { answer: `<presence from='${from}' to='${from}' id='${id}'/>`, events: [{ type: "online", mac, resource: this.resource ?? "" }] };
+      return { answer: `<presence from='${presence.from}' to='${presence.from}' id='${presence.id}'/>`, events: [{ type: "online", mac, resource: this.resource ?? "" }] };
     }
     if (data.length === 1) return { events: [] }; // the rabbit's keep-alive
     return { events: [], unhandled: `Unable to handle bunny xmpp message : ${data}` };

@@ -4,6 +4,7 @@
 
 import type { HttpAnswer } from "../vm/http.js";
 import type { VirtualNetwork } from "../vm/network.js";
+import type { Scheduler } from "../vm/scheduler.js";
 import { Accounts } from "./accounts.js";
 import { LabHttpServer, type LabHttpEvent } from "./http-server.js";
 import { LabXmppServer, type LabDialect, type LabEvent } from "./xmpp-server.js";
@@ -13,6 +14,8 @@ export const VIRTUAL_LAB_XMPP_PORT = 5222;
 
 export interface VirtualLabOptions {
   network: VirtualNetwork;
+  /** The virtual clock: the lab's deadlines run on it. */
+  scheduler: Scheduler;
   /** The lab's virtual IPv4 address (default 10.0.0.1). */
   address?: string;
   domain?: string;
@@ -29,6 +32,8 @@ export interface VirtualLab {
   http: LabHttpServer;
   /** The platform URL to put in a rabbit's flash. */
   platformUrl: string;
+  /** The API token (a fixed one: the virtual lab is only reachable from its own process). */
+  token: string;
   /** The handler for a VirtualHttp: the lab's answer to a rabbit's GET of "host[:port]/path". */
   answer(url: string): HttpAnswer | undefined;
 }
@@ -37,9 +42,15 @@ export function virtualLab(options: VirtualLabOptions): VirtualLab {
   const address = options.address ?? "10.0.0.1";
   const domain = options.domain ?? "almacska";
   const accounts = options.accounts ?? new Accounts();
-  const xmpp = new LabXmppServer({ domain, accounts, dialect: options.dialect, onEvent: options.onEvent });
+  const scheduler = options.scheduler;
+  const timers = (ms: number, task: () => void) => {
+    const timer = scheduler.after(ms, task);
+    return () => scheduler.cancel(timer);
+  };
+  const xmpp = new LabXmppServer({ domain, accounts, dialect: options.dialect, onEvent: options.onEvent, timers, now: () => scheduler.now() });
   xmpp.listenVirtual(options.network, address, VIRTUAL_LAB_XMPP_PORT);
-  const http = new LabHttpServer({ publicHost: address, domain, xmppPort: () => VIRTUAL_LAB_XMPP_PORT, accounts, xmpp, onEvent: options.onEvent });
+  const token = "virtual-lab-token";
+  const http = new LabHttpServer({ publicHost: address, domain, xmppPort: () => VIRTUAL_LAB_XMPP_PORT, accounts, xmpp, token, onEvent: options.onEvent });
   http.useVirtualPort(VIRTUAL_LAB_HTTP_PORT);
   const prefix = `${address}:${VIRTUAL_LAB_HTTP_PORT}`;
   return {
@@ -49,6 +60,7 @@ export function virtualLab(options: VirtualLabOptions): VirtualLab {
     xmpp,
     http,
     platformUrl: `${prefix}/vl`,
+    token,
     answer(url) {
       const bare = url.replace(/^http:\/\//, "");
       if (!bare.startsWith(`${prefix}/`)) return undefined;

@@ -11,7 +11,8 @@ import { createHash, randomInt } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { Element, escapeXML } from "ltx";
 import { Accounts } from "./accounts.js";
-import { nodeLabSocket, virtualLabSocket, type LabSocket } from "./lab-socket.js";
+import { ConnectionDeadlines, nodeLabSocket, realTimers, virtualLabSocket, type LabSocket, type LabTimers } from "./lab-socket.js";
+import * as limits from "./limits.js";
 import type { VirtualNetwork } from "../vm/network.js";
 import { OjnConnection } from "./openjabnab-connection.js";
 import { OjnMachine, strictNote, type OjnOutcome, type OjnPlatform } from "./openjabnab.js";
@@ -37,6 +38,8 @@ export type LabEvent =
   | { type: "message"; mac: string; payload: string }
   | { type: "packet-sent"; mac: string; resource: string; base64: string }
   | { type: "disconnected"; mac?: string }
+  /** A connection turned away or closed by one of the lab's limits (limits.ts). */
+  | { type: "limit"; mac?: string; remote: string; reason: string }
   /** The openjabnab dialect closed the connection (OpenJabNab's log line). */
   | { type: "refused"; mac?: string; after: string; reason: string }
   /** The openjabnab dialect left a stanza unanswered (OpenJabNab's log line). */
@@ -51,11 +54,39 @@ export type LabEvent =
 export const LAB_DIALECTS = ["tolerant", "openjabnab"] as const;
 export type LabDialect = (typeof LAB_DIALECTS)[number];
 
+/** The bounds of limits.ts, as one object (tests and fleets may change them). */
+export interface LabXmppLimits {
+  stanzaBytesMax: number;
+  textCharsMax: number;
+  depthMax: number;
+  readBytesMax: number;
+  connectionsMax: number;
+  connectionsPerAddressMax: number;
+  loginMs: number;
+  idleMs: number;
+}
+
+export const LAB_XMPP_LIMITS: LabXmppLimits = {
+  stanzaBytesMax: limits.LAB_STANZA_BYTES_MAX,
+  textCharsMax: limits.LAB_TEXT_CHARS_MAX,
+  depthMax: limits.LAB_DEPTH_MAX,
+  readBytesMax: limits.LAB_READ_BYTES_MAX,
+  connectionsMax: limits.LAB_CONNECTIONS_MAX,
+  connectionsPerAddressMax: limits.LAB_CONNECTIONS_PER_ADDRESS_MAX,
+  loginMs: limits.LAB_LOGIN_DEADLINE_MS,
+  idleMs: limits.LAB_IDLE_TIMEOUT_MS,
+};
+
 export interface LabXmppOptions {
   domain: string;
   accounts: Accounts;
   dialect?: LabDialect;
   onEvent?: (event: LabEvent) => void;
+  limits?: Partial<LabXmppLimits>;
+  /** Real timers by default; the virtual lab gives the scheduler's. */
+  timers?: LabTimers;
+  /** Milliseconds now (Date.now by default; the virtual lab gives the scheduler's clock). */
+  now?: () => number;
 }
 
 /** What the server needs of a connection, whichever dialect speaks on it. */
@@ -98,16 +129,50 @@ function digest(username: string, realm: string, password: string, nonce: string
 export class LabXmppServer {
   private readonly server: Server;
   private readonly connections = new Set<LabPeer>();
+  private readonly perAddress = new Map<string, number>();
+  /** When each rabbit's last login or registration failed here. */
+  private readonly failedAt = new Map<string, number>();
+  readonly limits: LabXmppLimits;
+  readonly timers: LabTimers;
 
   constructor(readonly options: LabXmppOptions) {
+    this.limits = { ...LAB_XMPP_LIMITS, ...options.limits };
+    this.timers = options.timers ?? realTimers;
     this.server = createServer((socket) => this.accept(nodeLabSocket(socket)));
   }
 
-  /** A rabbit connected (real TCP or the virtual network). */
+  /** A rabbit connected (real TCP or the virtual network); turned away beyond the connection limits. */
   accept(socket: LabSocket): void {
+    const fromAddress = this.perAddress.get(socket.address) ?? 0;
+    const over = this.connections.size >= this.limits.connectionsMax ? `${this.limits.connectionsMax} connections already`
+      : fromAddress >= this.limits.connectionsPerAddressMax ? `${this.limits.connectionsPerAddressMax} connections from ${socket.address} already` : undefined;
+    if (over) {
+      this.emit({ type: "limit", remote: socket.remote, reason: `connection refused: ${over}` });
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(socket.address, fromAddress + 1);
     const connection = this.dialect === "openjabnab" ? new OjnConnection(this, socket) : new LabConnection(this, socket);
     this.connections.add(connection);
-    socket.onClosed(() => this.connections.delete(connection));
+    socket.onClosed(() => {
+      this.connections.delete(connection);
+      const left = (this.perAddress.get(socket.address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(socket.address, left);
+      else this.perAddress.delete(socket.address);
+    });
+  }
+
+  /** A connection's deadlines (login, then silence), closing it with a "limit" event when one passes. */
+  deadlines(socket: LabSocket, mac: () => string | undefined, close: () => void): ConnectionDeadlines {
+    return new ConnectionDeadlines(this.timers, this.limits, (reason) => {
+      this.emit({ type: "limit", mac: mac(), remote: socket.remote, reason: `closed: ${reason}` });
+      close();
+    });
+  }
+
+  /** XMPP connections open now. */
+  get connectionCount(): number {
+    return this.connections.size;
   }
 
   /** Serves on a virtual network too (in-process simulations and tests, on virtual time). */
@@ -135,7 +200,24 @@ export class LabXmppServer {
   }
 
   emit(event: LabEvent): void {
+    if (event.type === "login-failed" || event.type === "register-refused") {
+      // Newest last; the oldest forgotten beyond the bound (any client can fail a login under any name).
+      this.failedAt.delete(event.mac);
+      this.failedAt.set(event.mac, this.now());
+      if (this.failedAt.size > limits.LAB_FAILURES_TRACKED_MAX) this.failedAt.delete(this.failedAt.keys().next().value!);
+    }
+    if (event.type === "login") this.failedAt.delete(event.mac);
     this.options.onEvent?.(event);
+  }
+
+  now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  /** How long ago this rabbit's last login or registration failed here (undefined: none since its last login). */
+  sinceFailure(mac: string): number | undefined {
+    const at = this.failedAt.get(mac);
+    return at === undefined ? undefined : this.now() - at;
   }
 
   /** The connection a rabbit is logged in on now, if any. */
@@ -180,25 +262,27 @@ class LabConnection implements LabPeer {
   private closed = false;
   private packetId = 0;
 
+  private readonly deadlines: ConnectionDeadlines;
+
   constructor(private readonly lab: LabXmppServer, private readonly socket: LabSocket) {
     lab.emit({ type: "connected", remote: socket.remote });
+    this.deadlines = lab.deadlines(socket, () => this.mac, () => this.destroy());
     this.reader = new XmlStreamReader({
       header: () => this.onHeader(),
       stanza: (element) => this.onStanza(element),
       end: () => this.destroy(),
-      error: () => this.destroy(),
-    });
+      error: (message, limit) => this.streamError(message, limit),
+    }, lab.limits);
     this.shadow = new OjnMachine(shadowPlatform(lab.options.domain, lab.options.accounts), Math.random);
     socket.onData((data: Buffer) => {
+      this.deadlines.activity();
       this.shadowFeed(data.toString("latin1"));
-      try {
-        this.reader.write(data);
-      } catch {
-        this.destroy();
-      }
-      this.shadowNote();
+      this.reader.write(data);
+      // A read this dialect refused too (closed) is no news.
+      if (!this.closed) this.shadowNote();
     });
     socket.onClosed(() => {
+      this.deadlines.stop();
       if (!this.closed) lab.emit({ type: "disconnected", mac: this.mac });
       this.closed = true;
     });
@@ -235,8 +319,17 @@ class LabConnection implements LabPeer {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    this.deadlines.stop();
     this.lab.emit({ type: "disconnected", mac: this.mac });
     this.socket.destroy();
+  }
+
+  /** Bad XML or a bound passed: a stream error (RFC 6120 §4.9) and the connection closed. */
+  private streamError(message: string, limit: boolean): void {
+    if (limit) this.lab.emit({ type: "limit", mac: this.mac, remote: this.socket.remote, reason: `closed: ${message}` });
+    const condition = limit ? "policy-violation" : "not-well-formed";
+    this.write(`<stream:error><${condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`);
+    this.destroy();
   }
 
   private write(text: string): void {
@@ -321,6 +414,7 @@ class LabConnection implements LabPeer {
         return;
       }
       this.authenticated = true;
+      this.deadlines.login();
       this.lab.options.accounts.confirm(this.mac!, this.password);
       this.lab.emit({ type: "login", mac: this.mac!, mechanism: "DIGEST-MD5" });
       this.write(`<success xmlns='${NS_SASL}'/>`);

@@ -11,6 +11,7 @@ import { observe, type RabbitEvent } from "../../host/observe.js";
 import type { Profile, QuirkSettings } from "../../host/quirks.js";
 import type { RegistrationForm, SaslMechanism } from "../../host/rabbit.js";
 import { runRabbit, type RunningRabbit } from "../../host/run.js";
+import { Flash } from "../../host/vm/flash.js";
 
 export interface Platform {
   url: string;
@@ -68,6 +69,8 @@ export interface WatchOptions {
   mac?: string;
   /** The flash file; by default a fresh one, removed on stop. */
   flashFile?: string;
+  /** A password to put in a fresh flash before boot. */
+  flashPassword?: string;
 }
 
 export function watchRabbit(options: WatchOptions): WatchedRabbit {
@@ -90,6 +93,8 @@ export function watchRabbit(options: WatchOptions): WatchedRabbit {
       }
     },
   });
+  const flashFile = options.flashFile ?? join(directory!, "flash.bin");
+  if (options.flashPassword) new Flash(flashFile).setPassword(options.flashPassword);
   const running = runRabbit({
     platform: options.platform,
     mac,
@@ -97,7 +102,7 @@ export function watchRabbit(options: WatchOptions): WatchedRabbit {
     quirks: options.quirks,
     sasl: options.sasl,
     registration: options.registration,
-    flashFile: options.flashFile ?? join(directory!, "flash.bin"),
+    flashFile,
     resolve: { [options.domain]: "127.0.0.1" },
     listener,
   });
