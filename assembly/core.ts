@@ -6,7 +6,7 @@
 import { base64Decode, base64DecodeFirmware, base64Encode, base64Setup } from "./codec/base64";
 import { md5, md5Final, md5Init, md5Update } from "./crypto/md5";
 import { dumpTree } from "./xml/dump";
-import { stanzaReaderFeed, stanzaReaderNext, stanzaReaderReset } from "./xml/stanza-reader";
+import { treeBuilderFeed, treeBuilderNext, treeBuilderReset } from "./xml/tree-builder";
 import { xmlFeed, xmlNext, xmlReset, xmlSetup } from "./xml/tokenizer";
 import { treeSlot } from "./xml/tree";
 
@@ -91,16 +91,16 @@ export function xml_drain(): i32 {
 // Stanza trees. Slot numbers index TREE_SLOT_AREA.
 
 export function stanza_reset(): void {
-  stanzaReaderReset();
+  treeBuilderReset();
 }
 
 export function stanza_feed(pointer: usize, length: i32): i32 {
-  return stanzaReaderFeed(pointer, length);
+  return treeBuilderFeed(pointer, length);
 }
 
 /** READ_* (0 need more, 1 header, 2 stanza, 3 stream end) or a negative error; the tree is in `slot`. */
 export function stanza_next(slot: i32): i32 {
-  return stanzaReaderNext(treeSlot(slot));
+  return treeBuilderNext(treeSlot(slot));
 }
 
 /** Writes the debug dump of the tree in `slot` to the UART. */

@@ -2,6 +2,7 @@
 // buffers of memory-map.ts; booleans are i32 0/1. The core (MD5, base64, tokenizer, trees, dump) is core.ts.
 
 import { hmacSha1 } from "./crypto/hmac";
+import { PASSWORD_LENGTH } from "./flash-map";
 import { pbkdf2Sha1 } from "./crypto/pbkdf2";
 import { sha1, sha1Final, sha1Init, sha1Update } from "./crypto/sha1";
 import { quirk, setAllQuirks, setQuirk } from "./quirks";
@@ -192,7 +193,7 @@ export function test_response_base64(length: i32): i32 {
 export function test_register_password(): void {
   readMac();
   generatePassword();
-  memory.copy(IO_OUT, fieldData(PASSWORD), 12);
+  memory.copy(IO_OUT, fieldData(PASSWORD), PASSWORD_LENGTH);
   writeXoredPassword(IO_OUT + 16);
 }
 

@@ -13,6 +13,8 @@
 // pairs that point into these two buffers.
 
 /** Bytes the host may place in IO_IN at once (one TCP read, an HTTP body, an argument). */
+import { FLASH_SERVER_URL_SIZE } from "./flash-map";
+
 export const IO_IN_CAPACITY: i32 = 16384;
 export const IO_IN: usize = memory.data(IO_IN_CAPACITY, 16);
 
@@ -79,8 +81,8 @@ export const XML_ATTR_POOL_CAPACITY: i32 = 4096;
 export const XML_ATTR_POOL: usize = memory.data(XML_ATTR_POOL_CAPACITY, 16);
 
 /** Longest text node (character data between two tags, CDATA included), after entity decoding. */
-export const XML_TEXT_CAPACITY: i32 = 16384;
-export const XML_TEXT: usize = memory.data(XML_TEXT_CAPACITY, 16);
+export const XML_TEXT_BUFFER_CAPACITY: i32 = 16384;
+export const XML_TEXT_BUFFER: usize = memory.data(XML_TEXT_BUFFER_CAPACITY, 16);
 
 /** Deepest element nesting, the stream element counting as one. */
 export const XML_DEPTH_MAX: i32 = 32;
@@ -184,7 +186,7 @@ export const SRV_RECORD_SIZE: i32 = 4 + 4 + 8 + SRV_TARGET_CAPACITY;
 export const SRV_TABLE: usize = memory.data(SRV_MAX * SRV_RECORD_SIZE, 16);
 
 // Bounded strings (util/field.ts: i32 length, i32 capacity, then the bytes). Capacities are set at start.
-export const SERVER_URL_CAPACITY: i32 = 40; //   flash bytes 0..39
+export const SERVER_URL_CAPACITY: i32 = FLASH_SERVER_URL_SIZE; // flash bytes 0..39
 export const SERVER_URL: usize = memory.data(8 + SERVER_URL_CAPACITY, 8);
 export const MAC_HEX: usize = memory.data(8 + 12, 8); //      "f81edfee27c1"
 export const MAC_COLONS: usize = memory.data(8 + 17, 8); //   "f8:1e:df:ee:27:c1"

@@ -132,7 +132,7 @@ function parseProfile(value: string | undefined): Profile {
 
 function parseSasl(value: string | undefined): SaslMechanism | undefined {
   if (value === undefined) return undefined;
-  const mechanism = SASL_MECHANISMS.find((name) => name !== "auto" && name === value.toUpperCase());
+  const mechanism = SASL_MECHANISMS.find((name) => name !== "none" && name === value.toUpperCase());
   if (!mechanism) fail(`--sasl is SCRAM-SHA-1, DIGEST-MD5 or PLAIN, not ${value}`);
   return mechanism;
 }

@@ -33,6 +33,15 @@ export function compileModule(variant: Build = "release"): WebAssembly.Module {
   return module;
 }
 
+// The ABI's numbers the host uses, named as the module names them (assembly/abi.ts; test/abi.test.ts checks them).
+/** tcp_event's events. */
+export const TCP_EVENT_WRITABLE = 0;
+export const TCP_EVENT_DATA = 1;
+export const TCP_EVENT_CLOSED = -1;
+/** dns_query's record types. */
+export const DNS_TYPE_A = 1;
+export const DNS_TYPE_SRV = 33;
+
 /** The exports every build of the module has. */
 export interface CoreExports {
   memory: WebAssembly.Memory;
@@ -92,6 +101,22 @@ export interface CoreExports {
   test_scram_final(length: number, password: number, passwordLength: number): number;
   test_scram_verify(length: number): number;
 }
+
+/** Every export of the rabbit's module: CoreExports's members (test/abi.test.ts: the built module has exactly these). */
+export const RABBIT_EXPORTS = [
+  "memory", "IO_IN", "IO_IN_CAPACITY", "IO_OUT", "IO_OUT_CAPACITY", "XML_EVENT", "arena_end", "quirk_set", "quirk_get",
+  "quirks_set_all", "md5_init", "md5_update", "md5_final", "md5_digest", "sha1_init", "sha1_update", "sha1_final",
+  "sha1_digest", "hmac_sha1", "pbkdf2_sha1", "base64_encode", "base64_decode", "base64_decode_firmware", "xml_reset",
+  "xml_feed", "xml_next", "xml_drain", "stanza_reset", "stanza_feed", "stanza_next", "stanza_dump", "firmware_read",
+  "firmware_rest_start", "firmware_rest_end", "firmware_text_length", "boot", "tick", "tcp_event", "http_done",
+  "dns_done", "button", "ears", "rabbit_status", "rabbit_state", "sasl_force", "register_form_set", "test_digest_md5",
+  "test_response_base64", "test_register_password", "test_cnonce", "test_scram_first", "test_scram_final",
+  "test_scram_verify",
+] as const satisfies readonly (keyof CoreExports)[];
+
+// Every member of CoreExports is in the list (a compile error otherwise).
+const everyExportListed: Exclude<keyof CoreExports, (typeof RABBIT_EXPORTS)[number]> extends never ? true : never = true;
+void everyExportListed;
 
 /**
  * What the host supplies to the module's imports (module "vm"): the VM's services. Pointers are resolved by the

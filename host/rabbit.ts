@@ -2,7 +2,7 @@
 // points (boot, tick, the TCP/HTTP/DNS callbacks) from the scheduler's loop only, never from inside an import, as
 // the bytecode VM did; a reboot replaces the instance and keeps the flash.
 
-import { compileModule, coreImports, type CoreExports, type CoreServices, type Variant } from "./core.js";
+import { compileModule, coreImports, DNS_TYPE_SRV, TCP_EVENT_CLOSED, TCP_EVENT_DATA, TCP_EVENT_WRITABLE, type CoreExports, type CoreServices, type Variant } from "./core.js";
 import { profileQuirks, quirkIndex, type Profile, type QuirkSettings } from "./quirks.js";
 import type { Resolver } from "./vm/dns.js";
 import type { Flash } from "./vm/flash.js";
@@ -24,7 +24,7 @@ export const REPORT_KINDS: Record<number, string> = {
 };
 
 /** The mechanisms `sasl_force` takes, by number (0: the profile chooses). */
-export const SASL_MECHANISMS = ["auto", "DIGEST-MD5", "SCRAM-SHA-1", "PLAIN"] as const;
+export const SASL_MECHANISMS = ["none", "DIGEST-MD5", "SCRAM-SHA-1", "PLAIN"] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
 /**
@@ -294,18 +294,18 @@ export class Rabbit {
         listener?.connecting?.(handle, address, port);
         const connection = o.network.open(address, port, {
           writable: () => {
-            if (current() && this.connections.has(handle)) this.call(() => this.exports.tcp_event(handle, 0, 0));
+            if (current() && this.connections.has(handle)) this.call(() => this.exports.tcp_event(handle, TCP_EVENT_WRITABLE, 0));
           },
           data: (bytes) => {
             if (!current() || !this.connections.has(handle)) return;
             listener?.received?.(handle, bytes);
-            this.deliverBytes(bytes, (length) => this.call(() => this.exports.tcp_event(handle, 1, length)));
+            this.deliverBytes(bytes, (length) => this.call(() => this.exports.tcp_event(handle, TCP_EVENT_DATA, length)));
           },
           closed: () => {
             if (!current() || !this.connections.has(handle)) return;
             this.connections.delete(handle);
             listener?.closed?.(handle, "peer");
-            this.call(() => this.exports.tcp_event(handle, -1, 0));
+            this.call(() => this.exports.tcp_event(handle, TCP_EVENT_CLOSED, 0));
           },
         });
         this.connections.set(handle, { connection, instance });
@@ -338,7 +338,7 @@ export class Rabbit {
       },
       dnsQuery: (type, name) => {
         const request = this.nextRequest++;
-        if (type === 33) {
+        if (type === DNS_TYPE_SRV) {
           listener?.dns?.("SRV", name);
           o.resolver.srv(name, (records, error) => {
             if (!current()) return;

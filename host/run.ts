@@ -6,7 +6,7 @@ import { ensurePrivateDir } from "./files.js";
 import type { Profile, QuirkSettings } from "./quirks.js";
 import { Rabbit, type RabbitListener, type RegistrationForm, type SaslMechanism } from "./rabbit.js";
 import { RealResolver, type Resolver } from "./vm/dns.js";
-import { Flash } from "./vm/flash.js";
+import { Flash, FLASH_SERVER_URL_SIZE } from "./vm/flash.js";
 import { parseHttpUrl, RealHttp } from "./vm/http.js";
 import { RealNetwork, type Network } from "./vm/network.js";
 import { RealScheduler } from "./vm/scheduler.js";
@@ -43,7 +43,7 @@ export function flashUrl(platform: string): string {
     throw new Error(`not a platform URL: ${JSON.stringify(platform)}: ${host} is not a host name; ${example}`);
   }
   if (/[^\x21-\x7e]/.test(url)) throw new Error(`not a platform URL: ${JSON.stringify(platform)}: spaces or control characters`);
-  if (Buffer.byteLength(url, "latin1") > 40) throw new Error(`the platform URL must fit the rabbit's 40 bytes: ${url}`);
+  if (Buffer.byteLength(url, "latin1") > FLASH_SERVER_URL_SIZE) throw new Error(`the platform URL must fit the rabbit's ${FLASH_SERVER_URL_SIZE} bytes: ${url}`);
   return url;
 }
 

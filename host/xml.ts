@@ -5,32 +5,38 @@ import type { Core } from "./core.js";
 
 export const XML_EVENT_KINDS = ["NEED_MORE", "STREAM_START", "ELEMENT_START", "ATTRIBUTE", "ELEMENT_END", "TEXT", "STREAM_END"] as const;
 
-/** Tokenizer errors by code (assembly/xml/tokenizer.ts). */
-export const XML_ERRORS: Record<number, string> = {
-  [-1]: "malformed",
-  [-2]: "mismatched tag",
-  [-3]: "unquoted attribute",
-  [-4]: "'<' in attribute value",
-  [-5]: "bad character reference",
-  [-6]: "bad entity",
-  [-7]: "unknown entity",
-  [-8]: "DOCTYPE",
-  [-9]: "comment",
-  [-10]: "processing instruction",
-  [-11]: "invalid UTF-8",
-  [-12]: "invalid character",
-  [-13]: "too deep",
-  [-14]: "name too long",
-  [-15]: "too many attributes",
-  [-16]: "attribute value too long",
-  [-17]: "text too long",
-  [-18]: "start tag too large",
-  [-19]: "duplicate attribute",
-  [-20]: "unbound prefix",
-  [-21]: "too many namespace declarations",
-  [-22]: "text outside a stanza",
-  [-23]: "']]>' in text",
-};
+/**
+ * Tokenizer errors, in the module's order: XML_ERROR_<NAME> = -(index + 1) (assembly/xml/tokenizer.ts), and what
+ * each means in words.
+ */
+export const XML_ERROR_NAMES = [
+  ["MALFORMED", "malformed"],
+  ["MISMATCHED_TAG", "mismatched tag"],
+  ["UNQUOTED_ATTRIBUTE", "unquoted attribute"],
+  ["LT_IN_ATTRIBUTE", "'<' in attribute value"],
+  ["BAD_CHARACTER_REFERENCE", "bad character reference"],
+  ["BAD_ENTITY", "bad entity"],
+  ["UNKNOWN_ENTITY", "unknown entity"],
+  ["DOCTYPE", "DOCTYPE"],
+  ["COMMENT", "comment"],
+  ["PROCESSING_INSTRUCTION", "processing instruction"],
+  ["INVALID_UTF8", "invalid UTF-8"],
+  ["INVALID_CHARACTER", "invalid character"],
+  ["TOO_DEEP", "too deep"],
+  ["NAME_TOO_LONG", "name too long"],
+  ["TOO_MANY_ATTRIBUTES", "too many attributes"],
+  ["ATTRIBUTE_TOO_LONG", "attribute value too long"],
+  ["TEXT_TOO_LONG", "text too long"],
+  ["TAG_TOO_LARGE", "start tag too large"],
+  ["DUPLICATE_ATTRIBUTE", "duplicate attribute"],
+  ["UNBOUND_PREFIX", "unbound prefix"],
+  ["TOO_MANY_NAMESPACES", "too many namespace declarations"],
+  ["TEXT_OUTSIDE_STANZA", "text outside a stanza"],
+  ["CDATA_END_IN_TEXT", "']]>' in text"],
+] as const;
+
+/** Tokenizer errors by code. */
+export const XML_ERRORS: Record<number, string> = Object.fromEntries(XML_ERROR_NAMES.map(([, text], index) => [-(index + 1), text]));
 
 export const XML_ERROR_CODES = Object.fromEntries(
   Object.entries(XML_ERRORS).map(([code, name]) => [name, Number(code)]),

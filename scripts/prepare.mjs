@@ -45,7 +45,7 @@ if (!existsSync(installed) || mtime(installed) < mtime(lock)) {
 // 2. Build when a source is newer than what was built from it.
 const wasmSources = Math.max(newestMtime(join(root, "assembly")), mtime(join(root, "asconfig.json")));
 const hostSources = Math.max(newestMtime(join(root, "host")), newestMtime(join(root, "test")), mtime(join(root, "tsconfig.json")));
-const wasmBuilt = Math.min(...["rabbit.wasm", "rabbit.debug.wasm", "rabbit.sizes.wasm", "core.wasm", "core.sizes.wasm"].map((file) => mtime(join(root, "build", file))));
+const wasmBuilt = Math.min(...["rabbit.wasm", "rabbit.debug.wasm", "rabbit.sizes.wasm", "core.wasm", "core.sizes.wasm", "abi.wasm"].map((file) => mtime(join(root, "build", file))));
 const hostBuilt = mtime(join(root, "build", "host", "cli.js"));
 if (wasmBuilt < wasmSources) run("npm", ["run", "--silent", "build:wasm"]);
 if (hostBuilt < hostSources) run("npm", ["run", "--silent", "build:host"]);

@@ -1,8 +1,7 @@
 // A rabbit in virtual time for tests: every service virtual, every output recorded, and a scripted XMPP server
-// that expects the rabbit's stanzas one by one and answers them. Plus an independent DIGEST-MD5 (RFC 2831) on
-// node:crypto, to check the rabbit's digests rather than trust them.
+// that expects the rabbit's stanzas one by one and answers them. DIGEST-MD5's server side comes from the lab's one
+// copy (host/lab/sasl-digest.ts: written from RFC 2831 on node:crypto, not from the rabbit's code).
 
-import { createHash } from "node:crypto";
 import type { Variant } from "../host/core.js";
 import type { Profile, QuirkSettings } from "../host/quirks.js";
 import { Rabbit, type SaslMechanism } from "../host/rabbit.js";
@@ -245,44 +244,13 @@ export class ScriptedServer {
 // ---------------------------------------------------------------------------------------------------------------------
 // DIGEST-MD5, independently (RFC 2831), and the platform's password handling (platform.md §2.3)
 
-export function md5(data: Buffer | string): Buffer {
-  return createHash("md5").update(typeof data === "string" ? Buffer.from(data, "latin1") : data).digest();
-}
+import { digestDirectives } from "../host/lab/sasl-digest.js";
+export { digestResponse as digest, md5, type DigestInputs } from "../host/lab/sasl-digest.js";
+export { hexXor } from "../host/lab/accounts.js";
 
-export interface DigestInputs {
-  username: string;
-  realm: string;
-  password: string;
-  nonce: string;
-  /** As received, NUL included if the rabbit sent one. */
-  cnonce: string;
-  digestUri: string;
-  qop?: string;
-}
-
-/** HEX(MD5(HEX(MD5(A1)) ":" nonce ":00000001:" cnonce ":" qop ":" HEX(MD5(A2)))), A2 = prefix + digest-uri. */
-export function digest(inputs: DigestInputs, a2Prefix: "AUTHENTICATE:" | ":"): string {
-  const x = md5(`${inputs.username}:${inputs.realm}:${inputs.password}`);
-  const a1 = Buffer.concat([x, Buffer.from(`:${inputs.nonce}:${inputs.cnonce}`, "latin1")]);
-  const ha1 = md5(a1).toString("hex");
-  const ha2 = md5(`${a2Prefix}${inputs.digestUri}`).toString("hex");
-  return md5(`${ha1}:${inputs.nonce}:00000001:${inputs.cnonce}:${inputs.qop ?? "auth"}:${ha2}`).toString("hex");
-}
-
-/** The directives of a DIGEST-MD5 response (values unquoted, no escapes: the rabbit's values need none). */
+/** The directives of a DIGEST-MD5 response, as a record. */
 export function parseDirectives(plaintext: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const directive = /([a-z-]+)=(?:"([^"]*)"|([^,]*))/g;
-  let match: RegExpExecArray | null;
-  while ((match = directive.exec(plaintext))) out[match[1]!] = match[2] ?? match[3] ?? "";
-  return out;
-}
-
-/** hex-XOR of two hex strings, digit by digit. */
-export function hexXor(a: string, b: string): string {
-  let out = "";
-  for (let i = 0; i < a.length; i++) out += (parseInt(a[i]!, 16) ^ parseInt(b[i]!, 16)).toString(16);
-  return out;
+  return Object.fromEntries(digestDirectives(plaintext));
 }
 
 export function base64(text: string): string {

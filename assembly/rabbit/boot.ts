@@ -21,7 +21,7 @@ import { fieldData, fieldLength, fieldSet } from "../util/field";
 import { staticWriter, Writer } from "../util/writer";
 import { flash_read, http_get, mac_address } from "../vm/host";
 import { uartBegin, uartEnd } from "../vm/uart";
-import { FLASH_PASSWORD_FLAG, FLASH_PASSWORD_FLAG_OFFSET, PASSWORD_LENGTH } from "../xmpp/register";
+import { FLASH_PASSWORD_FLAG, FLASH_PASSWORD_FLAG_OFFSET, FLASH_SERVER_URL_OFFSET, FLASH_SERVER_URL_SIZE, PASSWORD_LENGTH } from "../flash-map";
 import { logField } from "./report";
 import { setDomainPort } from "./state";
 
@@ -42,7 +42,7 @@ export function readMac(): void {
 
 /** The server URL: flash bytes 0..39, up to the first NUL or erased byte. */
 export function readServerUrl(): void {
-  flash_read(0, SCRATCH, SERVER_URL_CAPACITY);
+  flash_read(FLASH_SERVER_URL_OFFSET, SCRATCH, FLASH_SERVER_URL_SIZE);
   let length = 0;
   while (length < SERVER_URL_CAPACITY) {
     const b = <i32>load<u8>(SCRATCH + length);

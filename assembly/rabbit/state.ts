@@ -53,6 +53,12 @@ export const STATE_PRESENCE: i32 = 6;
 export const STATE_UNBIND: i32 = 7;
 export const STATE_FREE: i32 = 8;
 
+/** The names the rabbit reports (vm.report) and the host shows, by number. */
+export const STATUS_NAMES: StaticArray<string> = ["booting", "opening", "logging", "loggedin", "opened", "closed", "registration-error"];
+export const STATE_NAMES: StaticArray<string> = [
+  "ssLogging", "ssRegister1", "ssRegister2", "ssBind", "ssStartSession", "ssGetSource", "ssPresence", "ssUnBind", "ssFree",
+];
+
 export let status: i32 = STATUS_BOOTING;
 export let state: i32 = STATE_LOGGING;
 /** The rabbit asked the host to reboot: it does nothing more. */
@@ -67,8 +73,6 @@ export let idCounter: i32 = 0;
 export let socket: i32 = -1;
 export let connected: bool = false; //      first writable event seen
 export let headerSent: bool = false;
-export let streamOpen: bool = false; //     the server's header arrived
-export let restartPending: bool = false; // after SASL success: the header goes out again at once
 /** Seconds clock at the last read or write, and at the last read (spec §10 timers). */
 export let lastIoSeconds: i32 = 0;
 export let lastReadSeconds: i32 = 0;
@@ -96,7 +100,6 @@ export let sessionOptional: bool = false;
 /** locate.jsp: request id, time_ms when sent. */
 export let locateRequest: i32 = -1;
 export let locateSentAt: i32 = 0;
-export let sessionStarted: bool = false;
 /** time_ms when the current connection was established (its first writable event). */
 export let connectedAt: i32 = 0;
 /** time_ms when the presence that waits for its echo went out (ssPresence). */
@@ -112,8 +115,6 @@ export function resetIds(): void { idCounter = 0; }
 export function setSocket(value: i32): void { socket = value; }
 export function setConnected(value: bool): void { connected = value; }
 export function setHeaderSent(value: bool): void { headerSent = value; }
-export function setStreamOpen(value: bool): void { streamOpen = value; }
-export function setRestartPending(value: bool): void { restartPending = value; }
 export function setWatchdogAt(value: i32): void { watchdogAt = value; }
 export function setReconnectAt(value: i32): void { reconnectAt = value; }
 export function setTriesLeft(value: i32): void { triesLeft = value; }
@@ -125,7 +126,6 @@ export function setConnectPort(value: i32): void { connectPort = value; }
 export function setDomainPort(value: i32): void { domainPort = value; }
 export function setSessionOffer(offered: bool, optional: bool): void { sessionOffered = offered; sessionOptional = optional; }
 export function setLocate(request: i32, at: i32): void { locateRequest = request; locateSentAt = at; }
-export function setSessionStarted(value: bool): void { sessionStarted = value; }
 export function setPresenceSentAt(value: i32): void { presenceSentAt = value; }
 export function setConnectedAt(value: i32): void { connectedAt = value; }
 

@@ -45,17 +45,6 @@ export function indexOfByte(pointer: usize, length: i32, byte: i32, from: i32 = 
   return -1;
 }
 
-/** Index of the first occurrence of needle[0..needleLength) in haystack[from..haystackLength), or -1. */
-export function indexOfBytes(haystack: usize, haystackLength: i32, needle: usize, needleLength: i32, from: i32 = 0): i32 {
-  if (needleLength == 0) return from <= haystackLength ? from : -1;
-  const first = <i32>load<u8>(needle);
-  const last = haystackLength - needleLength;
-  for (let i = from; i <= last; i++) {
-    if (<i32>load<u8>(haystack + i) == first && memory.compare(haystack + i, needle, <usize>needleLength) == 0) return i;
-  }
-  return -1;
-}
-
 /** Index of the first occurrence of an ASCII literal in [from, length), or -1. */
 export function indexOfAscii(pointer: usize, length: i32, literal: string, from: i32 = 0): i32 {
   const needleLength = literal.length;

@@ -2,6 +2,14 @@
 // returns at once; results that take time (a connection, an HTTP answer, a DNS answer) come back later through the
 // module's exports (index.ts). No import ever calls back into the module. docs/ABI.md documents each one.
 
+/** tcp_event's `event` (docs/ABI.md): the connection is writable (the first time: connected), data came, it closed. */
+export const TCP_EVENT_WRITABLE: i32 = 0;
+export const TCP_EVENT_DATA: i32 = 1;
+export const TCP_EVENT_CLOSED: i32 = -1;
+/** dns_query's `type`: the DNS record types the rabbit asks for. */
+export const DNS_TYPE_A: i32 = 1;
+export const DNS_TYPE_SRV: i32 = 33;
+
 /** Writes raw bytes to the debug UART (a line ends with "\n"). */
 // @ts-ignore: decorator
 @external("vm", "uart_write")

@@ -14,7 +14,7 @@
 // How it resumes at any byte: markup (a tag, an end tag, a reference, the XML declaration) is parsed by straight-line
 // code over contiguous bytes, in place in the chunk. When the chunk ends inside a unit, the unit's bytes so far go to
 // XML_CARRY, the rest follows from the next chunks, and the same code parses it from there: a split cannot change the
-// result. Text is a run of the chunk, copied into XML_TEXT only if the chunk ends inside it or a reference or line end
+// result. Text is a run of the chunk, copied into XML_TEXT_BUFFER only if the chunk ends inside it or a reference or line end
 // changes its bytes. Event data is valid until the next call.
 //
 // Nothing is allocated; every bound has its own error code; after an error every call returns it until xmlReset.
@@ -44,8 +44,8 @@ import {
   XML_OPEN_POOL_CAPACITY,
   XML_OPEN_RECORD_SIZE,
   XML_OPEN_TABLE,
-  XML_TEXT,
-  XML_TEXT_CAPACITY,
+  XML_TEXT_BUFFER,
+  XML_TEXT_BUFFER_CAPACITY,
 } from "../memory-map";
 import { bytesEqual, copySmall } from "../util/bytes";
 import { ENTITY_BAD_REFERENCE, ENTITY_UNKNOWN, entityCodepoint, isXmlChar, utf8Encode, utf8Length } from "./entities";
@@ -58,7 +58,7 @@ export const XML_STREAM_START: i32 = 1;
 export const XML_ELEMENT_START: i32 = 2;
 export const XML_ATTRIBUTE: i32 = 3;
 export const XML_ELEMENT_END: i32 = 4;
-export const XML_TEXT_EVENT: i32 = 5;
+export const XML_TEXT: i32 = 5;
 export const XML_STREAM_END: i32 = 6;
 
 export const XML_ERROR_MALFORMED: i32 = -1;
@@ -203,11 +203,8 @@ let state: i32 = S_PROLOG;
 let errorCode: i32 = 0;
 
 // Input
-let chunkStart: usize = 0;
 let cursor: usize = 0;
 let chunkEnd: usize = 0;
-/** Stream bytes in the chunks before the current one. */
-let consumedBefore: u32 = 0;
 /** Nothing has been consumed yet: only now may the XML declaration come. */
 let declarationAllowed: bool = true;
 /** Set by the unit parsers: the first byte after the unit. */
@@ -220,7 +217,7 @@ let carryTried: bool = false;
 /** The carried unit reached XML_CARRY_CAPACITY bytes: if its next try is incomplete, it is too large. */
 let carryFull: bool = false;
 
-// Text: a run of the chunk, or bytes in XML_TEXT (owned)
+// Text: a run of the chunk, or bytes in XML_TEXT_BUFFER (owned)
 let textPointer: usize = 0;
 let textLength: i32 = 0;
 let textOwned: bool = false;
@@ -251,10 +248,8 @@ let pendingEnd: bool = false;
 export function xmlReset(): void {
   state = S_PROLOG;
   errorCode = 0;
-  chunkStart = 0;
   cursor = 0;
   chunkEnd = 0;
-  consumedBefore = 0;
   declarationAllowed = true;
   carryLength = 0;
   carryTried = false;
@@ -284,21 +279,9 @@ export function xmlReset(): void {
 export function xmlFeed(pointer: usize, length: i32): i32 {
   if (cursor < chunkEnd) return XML_FEED_PENDING;
   if (length < 0 || pointer + <usize>length + OVER_READ > (<usize>memory.size() << 16)) return XML_FEED_OUT_OF_BOUNDS;
-  consumedBefore += <u32>(chunkEnd - chunkStart);
-  chunkStart = pointer;
   cursor = pointer;
   chunkEnd = pointer + <usize>length;
   return 0;
-}
-
-/** Elements open now (the stream element included). */
-export function xmlDepth(): i32 {
-  return depth;
-}
-
-/** Stream offset of the next byte to read. */
-export function xmlOffset(): u32 {
-  return consumedBefore + <u32>(cursor - chunkStart);
 }
 
 function fail(code: i32): i32 {
@@ -544,7 +527,7 @@ function continueCarry(): i32 {
 
 /** Adds input bytes to the text: still a run of the chunk if they follow on, else copied. */
 function takeText(pointer: usize, count: i32): bool {
-  if (textLength + count > XML_TEXT_CAPACITY) {
+  if (textLength + count > XML_TEXT_BUFFER_CAPACITY) {
     fail(XML_ERROR_TEXT_TOO_LONG);
     return false;
   }
@@ -556,16 +539,16 @@ function takeText(pointer: usize, count: i32): bool {
     }
     if (!ownText()) return false;
   }
-  memory.copy(XML_TEXT + <usize>textLength, pointer, <usize>count);
+  memory.copy(XML_TEXT_BUFFER + <usize>textLength, pointer, <usize>count);
   textLength += count;
   return true;
 }
 
-/** Moves the text into XML_TEXT (before its bytes change, or before the chunk goes away). */
+/** Moves the text into XML_TEXT_BUFFER (before its bytes change, or before the chunk goes away). */
 function ownText(): bool {
   if (!textOwned) {
-    memory.copy(XML_TEXT, textPointer, <usize>textLength);
-    textPointer = XML_TEXT;
+    memory.copy(XML_TEXT_BUFFER, textPointer, <usize>textLength);
+    textPointer = XML_TEXT_BUFFER;
     textOwned = true;
   }
   return true;
@@ -574,13 +557,13 @@ function ownText(): bool {
 /** Adds a character that is not the input's own bytes (a decoded reference, a normalized line end). */
 function putText(codepoint: u32): bool {
   const length = utf8Length(codepoint);
-  if (textLength + length > XML_TEXT_CAPACITY) {
+  if (textLength + length > XML_TEXT_BUFFER_CAPACITY) {
     fail(XML_ERROR_TEXT_TOO_LONG);
     return false;
   }
-  if (textLength == 0 && !textOwned) textPointer = XML_TEXT;
+  if (textLength == 0 && !textOwned) textPointer = XML_TEXT_BUFFER;
   ownText();
-  utf8Encode(codepoint, XML_TEXT + <usize>textLength);
+  utf8Encode(codepoint, XML_TEXT_BUFFER + <usize>textLength);
   textLength += length;
   return true;
 }
@@ -1081,14 +1064,14 @@ function parseReference(p: usize, end: usize): i32 {
 // @ts-ignore: decorator
 @inline function emitText(): i32 {
   const e = event();
-  e.kind = XML_TEXT_EVENT;
+  e.kind = XML_TEXT;
   e.level = depth;
   e.valuePointer = <u32>textPointer;
   e.valueLength = textLength;
   // The bytes stay where they are until a later call; the next text starts afresh.
   textLength = 0;
   textOwned = false;
-  return XML_TEXT_EVENT;
+  return XML_TEXT;
 }
 
 // @ts-ignore: decorator

@@ -1,6 +1,6 @@
 // A parsed stanza: elements and text nodes in document order, each knowing its level and where its subtree ends, so
 // walking and searching need neither pointers between nodes nor recursion. Built by either reader (the tokenizer via
-// stanza-reader.ts, or the firmware's reader), read by the state machine and the debug dump.
+// tree-builder.ts, or the firmware's reader), read by the state machine and the debug dump.
 //
 // A tree lives in one fixed slot of TREE_SLOT_AREA and owns copies of all its strings (in the slot's pool), so the
 // input can move on while the stanza waits in the queue. Slot layout: header, nodes, attributes, pool.
@@ -230,48 +230,8 @@ export function treeCloseElement(tree: usize): void {
   node.end = <u16>changetype<TreeHeader>(tree).nodeCount;
 }
 
-/** Elements still open in the tree being built. */
-export function treeOpenDepth(): i32 {
-  return openDepth;
-}
-
 // ---------------------------------------------------------------------------------------------------------------------
 // Reading
-
-/** Index of the first direct child element of `parent` named `name` (prefix included), or -1. */
-export function treeChild(tree: usize, parent: i32, name: string): i32 {
-  const parentNode = treeNode(tree, parent);
-  const end = <i32>parentNode.end;
-  let i = parent + 1;
-  while (i < end) {
-    const node = treeNode(tree, i);
-    if (node.kind == NODE_ELEMENT && bytesEqualAscii(node.namePointer, node.nameLength, name)) return i;
-    i = node.kind == NODE_ELEMENT ? <i32>node.end : i + 1;
-  }
-  return -1;
-}
-
-/** Index of the first direct child element of `parent` with this local name and namespace URI, or -1. */
-export function treeChildNs(tree: usize, parent: i32, localName: string, ns: string): i32 {
-  const parentNode = treeNode(tree, parent);
-  const end = <i32>parentNode.end;
-  let i = parent + 1;
-  while (i < end) {
-    const node = treeNode(tree, i);
-    if (node.kind == NODE_ELEMENT && treeIs(tree, i, localName, ns)) return i;
-    i = node.kind == NODE_ELEMENT ? <i32>node.end : i + 1;
-  }
-  return -1;
-}
-
-/** The element has this local name and namespace URI. */
-export function treeIs(tree: usize, index: i32, localName: string, ns: string): bool {
-  const node = treeNode(tree, index);
-  if (node.kind != NODE_ELEMENT) return false;
-  const skip = node.prefixLength > 0 ? <i32>node.prefixLength + 1 : 0;
-  return bytesEqualAscii(node.namePointer + skip, node.nameLength - skip, localName)
-    && bytesEqualAscii(node.nsPointer, node.nsLength, ns);
-}
 
 /** Index (in the tree's attribute table) of the element's attribute `name`, or -1. */
 export function treeAttributeIndex(tree: usize, element: i32, name: string): i32 {
@@ -285,9 +245,3 @@ export function treeAttributeIndex(tree: usize, element: i32, name: string): i32
   return -1;
 }
 
-/** The element's first child, if it is a text node; else -1. (The firmware reads element text this way.) */
-export function treeFirstText(tree: usize, element: i32): i32 {
-  const node = treeNode(tree, element);
-  if (<i32>node.end <= element + 1) return -1;
-  return treeNode(tree, element + 1).kind == NODE_TEXT ? element + 1 : -1;
-}

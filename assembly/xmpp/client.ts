@@ -1,6 +1,6 @@
 // The rabbit's XMPP client: the state machine of spec §4-§10. The VM's entry points (index.ts) land here; the
 // layers below do the work: transport.ts (addresses, TCP), framing.ts (bytes to stanzas), sasl.ts, register.ts,
-// session.ts, stanzas.ts, packet/packet.ts. This file decides the transitions.
+// session.ts, platform-stanzas.ts, packet/packet.ts. This file decides the transitions.
 //
 // One received stanza's way: onTcpEvent → framing → received (log and dump; a ping is answered at once) → the input
 // queue → dispatch, which hands the first stanza the current state accepts to that state's handler.
@@ -61,7 +61,7 @@ import {
 } from "../rabbit/state";
 import { bytesEqualAscii, indexOfByte } from "../util/bytes";
 import { fieldClear, fieldCopy, fieldEqualsAscii, fieldEqualsField, fieldLength, fieldSetAscii } from "../util/field";
-import { led_set, rand, reboot, srand, time_ms } from "../vm/host";
+import { led_set, rand, reboot, srand, TCP_EVENT_DATA, TCP_EVENT_WRITABLE, time_ms } from "../vm/host";
 import { dumpTree } from "../xml/dump";
 import { treeSlot } from "../xml/tree";
 import { FRAME_BAD_XML, FRAME_CRASH, FRAME_HEADER, FRAME_NEED_MORE, FRAME_STANZA, FRAME_STREAM_END, FRAME_TOO_LARGE, framingError, framingFeed, framingNext, framingReset } from "./framing";
@@ -71,7 +71,7 @@ import {
   MECHANISM_DIGEST_MD5,
   MECHANISM_NONE,
   MECHANISM_PLAIN,
-  MECHANISM_SCRAM_SHA1,
+  MECHANISM_SCRAM_SHA_1,
   saslChallenge,
   saslChoose,
   saslClear,
@@ -83,8 +83,8 @@ import {
 } from "./sasl";
 import { CHALLENGE_ANSWERED, CHALLENGE_BAD_PROOF, CHALLENGE_VERIFIED } from "./sasl-common";
 import { sendBind, sendKeepAlive, sendPresence, sendSession, sendSourcesQuery, sendStreamClose, sendStreamHeader, sendUnbind, takeJid } from "./session";
-import { attribute, attributeIs, child, childIn, inNamespace, isElement, isNamed, NS_BIND, NS_SASL, NS_SESSION, NS_STREAMS, NS_TLS, text, valueLength, valuePointer } from "./stanza";
-import { handleIq, handlePing, IQ_PACKET, isPing, messagePacket, queueButton, queueEars } from "./stanzas";
+import { attribute, attributeIs, child, childIn, inNamespace, isElement, isNamed, NS_BIND, NS_SASL, NS_SESSION, NS_STREAMS, NS_TLS, text, valueLength, valuePointer } from "./stanza-query";
+import { handleIq, handlePing, IQ_PACKET, isPing, messagePacket, queueButton, queueEars } from "./platform-stanzas";
 import { addressesReset, closeSocket, CONNECT_FAILED, connectNext, flush, FLUSH_CLOSED, onDnsAnswer } from "./transport";
 
 // LEDs (spec §2): nose, left, middle, right, base.
@@ -152,7 +152,6 @@ function startSession(): void {
   leds(GREEN);
   readPassword();
   addressesReset();
-  rabbit.setSessionStarted(true);
   setStatus(rabbit.STATUS_OPENING);
   setState(rabbit.STATE_LOGGING);
   connectAttempt();
@@ -178,7 +177,7 @@ export function onDnsDone(request: i32, count: i32, length: i32): void {
 
 export function onTcpEvent(handle: i32, event: i32, length: i32): void {
   if (halted || handle != socket) return;
-  if (event == 0) {
+  if (event == TCP_EVENT_WRITABLE) {
     if (!connected) {
       // The first writable event: connected (spec §2).
       rabbit.setConnected(true);
@@ -186,14 +185,13 @@ export function onTcpEvent(handle: i32, event: i32, length: i32): void {
       rabbit.setTriesLeft(3);
       rabbit.touchIo(true);
       rabbit.setHeaderSent(false);
-      rabbit.setStreamOpen(false);
       framingReset();
       txClear();
     }
     send();
     return;
   }
-  if (event == 1) {
+  if (event == TCP_EVENT_DATA) {
     rabbit.touchIo(true);
     receive(IO_IN, length);
     return;
@@ -281,7 +279,6 @@ function receive(pointer: usize, length: i32): void {
 
 /** Every server header (spec §4): state ssLogging, queues cleared, ids from 1, platform addresses reset. */
 function streamOpened(): void {
-  rabbit.setStreamOpen(true);
   setState(rabbit.STATE_LOGGING);
   clearQueue();
   rabbit.resetIds();
@@ -470,7 +467,7 @@ function login(): void {
     disconnect();
     return;
   }
-  if (mechanism == MECHANISM_SCRAM_SHA1) log("SASL mechanism: SCRAM-SHA-1");
+  if (mechanism == MECHANISM_SCRAM_SHA_1) log("SASL mechanism: SCRAM-SHA-1");
   else if (mechanism == MECHANISM_PLAIN) log("SASL mechanism: PLAIN");
   setStatus(rabbit.STATUS_LOGGING);
   if (!saslStart(mechanism)) {
@@ -824,7 +821,6 @@ function reconnect(): void {
 function restartStream(): void {
   generation++;
   clearQueue();
-  rabbit.setStreamOpen(false);
   framingReset();
 }
 
@@ -924,19 +920,15 @@ function setStatus(value: i32): void {
   else rabbit.setWatchdogAt(-1);
   if (value == status) return;
   rabbit.setStatus(value);
-  reportText(REPORT_STATUS, STATUS_NAMES[value]);
+  reportText(REPORT_STATUS, rabbit.STATUS_NAMES[value]);
 }
 
 function setState(value: i32): void {
   if (value == state) return;
   rabbit.setState(value);
-  reportText(REPORT_STATE, STATE_NAMES[value]);
+  reportText(REPORT_STATE, rabbit.STATE_NAMES[value]);
 }
 
-const STATUS_NAMES: StaticArray<string> = ["booting", "opening", "logging", "loggedin", "opened", "closed", "registration-error"];
-const STATE_NAMES: StaticArray<string> = [
-  "ssLogging", "ssRegister1", "ssRegister2", "ssBind", "ssStartSession", "ssGetSource", "ssPresence", "ssUnBind", "ssFree",
-];
 
 function leds(rgb: i32): void {
   for (let i = 0; i < LED_COUNT; i++) led_set(i, rgb);

@@ -5,13 +5,13 @@
 //     FW_RX, "</stream:stream>" anywhere in it ends everything at once, and complete elements are read off its front
 //     by the firmware's substring reader; a text item (whitespace before a stanza) becomes the whole buffer
 //     (xml-ws-between), after which nothing is ever read again on this stream;
-//   - the XML one: the streaming tokenizer (stanza-reader.ts), any split, whitespace between stanzas ignored.
+//   - the XML one: the streaming tokenizer (xml/tree-builder.ts), any split, whitespace between stanzas ignored.
 
 import { FW_RX, FW_RX_CAPACITY } from "../memory-map";
 import { quirk, QUIRK_CLOSE_REBOOTS, QUIRK_HEADER_ONE_CHUNK, QUIRK_XML_ATTR_SYNTAX, QUIRK_XML_WS_BETWEEN, usesFirmwareReader } from "../quirks";
 import { bytesStartWithAscii, indexOfAscii, indexOfByte } from "../util/bytes";
 import { FW_ATTRIBUTE_SYNTAX, FW_ELEMENT, FW_INCOMPLETE, FW_TEXT, fwReadElement, fwRestEnd, fwRestStart, fwTextLength } from "../xml/firmware-reader";
-import { READ_HEADER, READ_NEED_MORE, READ_STANZA, READ_STREAM_END, READ_TOO_LARGE, stanzaReaderFeed, stanzaReaderNext, stanzaReaderReset } from "../xml/stanza-reader";
+import { READ_HEADER, READ_NEED_MORE, READ_STANZA, READ_STREAM_END, READ_TOO_LARGE, treeBuilderFeed, treeBuilderNext, treeBuilderReset } from "../xml/tree-builder";
 
 export const FRAME_NEED_MORE: i32 = 0;
 export const FRAME_HEADER: i32 = 1; //      the server's stream header arrived
@@ -41,12 +41,7 @@ export function framingReset(): void {
   deaf = false;
   pendingLength = 0;
   framingError = 0;
-  stanzaReaderReset();
-}
-
-/** The stream has had its header. */
-export function framingHeaderSeen(): bool {
-  return headerSeen;
+  treeBuilderReset();
 }
 
 /** Hands over a received chunk; then call framingNext until it returns FRAME_NEED_MORE. */
@@ -54,7 +49,7 @@ export function framingFeed(pointer: usize, length: i32): void {
   pendingPointer = pointer;
   pendingLength = length;
   if (firmware) return;
-  const fed = stanzaReaderFeed(pointer, length);
+  const fed = treeBuilderFeed(pointer, length);
   // Every read is drained before the next one, and reads arrive in IO_IN, which ends far before the memory does.
   assert(fed == 0);
 }
@@ -66,7 +61,7 @@ export function framingNext(tree: usize): i32 {
 
 function xmlNext(tree: usize): i32 {
   pendingLength = 0;
-  const result = stanzaReaderNext(tree);
+  const result = treeBuilderNext(tree);
   if (result == READ_NEED_MORE) return FRAME_NEED_MORE;
   if (result == READ_HEADER) {
     headerSeen = true;

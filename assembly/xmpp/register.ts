@@ -9,6 +9,7 @@
 
 import { DOMAIN, JID, MAC_COLONS, MAC_HEX, PASSWORD, SCRATCH } from "../memory-map";
 import { md5 } from "../crypto/md5";
+import { FLASH_PASSWORD_FLAG, FLASH_PASSWORD_FLAG_OFFSET, PASSWORD_LENGTH } from "../flash-map";
 import { quirk, QUIRK_BIND_FROM, QUIRK_MD5_LENGTH, QUIRK_PASSWORD_SEED, QUIRK_REGISTER_XOR } from "../quirks";
 import { nextId } from "../rabbit/state";
 import { hexDigit, hexValue, writeHex } from "../util/bytes";
@@ -16,10 +17,6 @@ import { fieldData, fieldLength, fieldSet } from "../util/field";
 import { flash_write, rand, random_bytes, srand, time_ms } from "../vm/host";
 import { begin, end, escapedField } from "./output";
 
-/** Flash layout (spec §2.2): 'd' at 208 marks a password in 209..220. */
-export const FLASH_PASSWORD_FLAG_OFFSET: i32 = 208;
-export const FLASH_PASSWORD_FLAG: i32 = 0x64;
-export const PASSWORD_LENGTH: i32 = 12;
 
 export const REGISTER_FORM_STOCK: i32 = 0;
 export const REGISTER_FORM_BINARY: i32 = 1;

@@ -2,7 +2,7 @@
 
 import { base64Decode } from "../codec/base64";
 import { begin, end } from "./output";
-import { text, valueLength, valuePointer } from "./stanza";
+import { text, valueLength, valuePointer } from "./stanza-query";
 
 /** Results of a challenge step. */
 export const CHALLENGE_ANSWERED: i32 = 1; //   the mechanism's response went out

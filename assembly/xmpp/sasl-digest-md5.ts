@@ -47,8 +47,8 @@ import { Writer } from "../util/writer";
 import { rand, random_bytes } from "../vm/host";
 import { begin, end } from "./output";
 import { CHALLENGE_ANSWERED, CHALLENGE_BAD, CHALLENGE_BAD_PROOF, CHALLENGE_VERIFIED, sendEmptyResponse } from "./sasl-common";
-import { text } from "./stanza";
-import { valueLength, valuePointer } from "./stanza";
+import { text } from "./stanza-query";
+import { valueLength, valuePointer } from "./stanza-query";
 
 // SCRATCH: the first half holds the plaintext being built, the second the decoded challenge.
 const PLAIN: usize = SCRATCH;

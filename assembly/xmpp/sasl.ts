@@ -13,11 +13,11 @@ import { CHALLENGE_ANSWERED, CHALLENGE_BAD, CHALLENGE_BAD_PROOF, CHALLENGE_VERIF
 import { digestAuth, digestChallenge, digestClear, digestSuccessProves } from "./sasl-digest-md5";
 import { plainAuth } from "./sasl-plain";
 import { SCRAM_BAD_SIGNATURE, SCRAM_OK, scramClear, scramClientFirst, scramMessage, scramServerFinal, scramServerFirst, scramVerified } from "./sasl-scram";
-import { isNamed, text, valueLength, valuePointer } from "./stanza";
+import { isNamed, text, valueLength, valuePointer } from "./stanza-query";
 
 export const MECHANISM_NONE: i32 = 0; //        none usable (or, for sasl_force: choose)
 export const MECHANISM_DIGEST_MD5: i32 = 1;
-export const MECHANISM_SCRAM_SHA1: i32 = 2;
+export const MECHANISM_SCRAM_SHA_1: i32 = 2;
 export const MECHANISM_PLAIN: i32 = 3;
 
 /** Set by the host before boot; MECHANISM_NONE lets the profile choose. */
@@ -38,7 +38,7 @@ export function saslOffered(tree: usize, node: i32): void {
   for (let i = node + 1; i < end; i++) {
     if (!isNamed(tree, i, "mechanism") || !text(tree, i)) continue;
     if (bytesEqualAscii(valuePointer, valueLength, "DIGEST-MD5")) offered |= 1 << MECHANISM_DIGEST_MD5;
-    else if (bytesEqualAscii(valuePointer, valueLength, "SCRAM-SHA-1")) offered |= 1 << MECHANISM_SCRAM_SHA1;
+    else if (bytesEqualAscii(valuePointer, valueLength, "SCRAM-SHA-1")) offered |= 1 << MECHANISM_SCRAM_SHA_1;
     else if (bytesEqualAscii(valuePointer, valueLength, "PLAIN")) offered |= 1 << MECHANISM_PLAIN;
   }
 }
@@ -47,7 +47,7 @@ export function saslOffered(tree: usize, node: i32): void {
 export function saslChoose(): i32 {
   if (forced != MECHANISM_NONE) return forced;
   if (quirk(QUIRK_MECH_BLIND)) return MECHANISM_DIGEST_MD5;
-  if (offered & (1 << MECHANISM_SCRAM_SHA1)) return MECHANISM_SCRAM_SHA1;
+  if (offered & (1 << MECHANISM_SCRAM_SHA_1)) return MECHANISM_SCRAM_SHA_1;
   if (offered & (1 << MECHANISM_DIGEST_MD5)) return MECHANISM_DIGEST_MD5;
   if (offered & (1 << MECHANISM_PLAIN)) return MECHANISM_PLAIN;
   return MECHANISM_NONE;
@@ -62,7 +62,7 @@ export function saslStart(mechanism: i32): bool {
   current = mechanism;
   if (mechanism == MECHANISM_DIGEST_MD5) return digestAuth();
   if (mechanism == MECHANISM_PLAIN) return plainAuth(fieldData(MAC_HEX), fieldLength(MAC_HEX), fieldData(PASSWORD), fieldLength(PASSWORD));
-  if (mechanism == MECHANISM_SCRAM_SHA1) {
+  if (mechanism == MECHANISM_SCRAM_SHA_1) {
     const length = scramClientFirst(fieldData(MAC_HEX), fieldLength(MAC_HEX));
     if (length < 0) return false;
     const writer = begin();
@@ -77,7 +77,7 @@ export function saslStart(mechanism: i32): bool {
 /** A <challenge>: the mechanism's next step (sasl-common.ts's CHALLENGE_* results). */
 export function saslChallenge(tree: usize, node: i32): i32 {
   if (current == MECHANISM_DIGEST_MD5) return digestChallenge(tree, node);
-  if (current != MECHANISM_SCRAM_SHA1) return CHALLENGE_BAD; // PLAIN has no challenge
+  if (current != MECHANISM_SCRAM_SHA_1) return CHALLENGE_BAD; // PLAIN has no challenge
   const length = decodePayload(tree, node, SCRATCH, SCRATCH_CAPACITY);
   if (length <= 0) return CHALLENGE_BAD;
   // The server-first message, or (from servers that do not put it in <success>) the server-final one.
@@ -102,7 +102,7 @@ export function saslChallenge(tree: usize, node: i32): i32 {
  */
 export function saslSuccessProves(tree: usize, node: i32): bool {
   if (current == MECHANISM_DIGEST_MD5) return digestSuccessProves(tree, node);
-  if (current != MECHANISM_SCRAM_SHA1) return true;
+  if (current != MECHANISM_SCRAM_SHA_1) return true;
   if (scramVerified()) return true;
   const length = decodePayload(tree, node, SCRATCH, SCRATCH_CAPACITY);
   return length > 0 && scramServerFinal(SCRATCH, length) == SCRAM_OK;

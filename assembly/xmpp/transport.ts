@@ -21,11 +21,9 @@ import {
   connectPort,
 } from "../rabbit/state";
 import { fieldData, fieldInit, fieldLength, fieldSet, fieldSetAscii } from "../util/field";
-import { dns_query, tcp_close, tcp_open, tcp_send } from "../vm/host";
+import { DNS_TYPE_A, DNS_TYPE_SRV, dns_query, tcp_close, tcp_open, tcp_send } from "../vm/host";
 import { txConsumed, txLength } from "./output";
 
-const DNS_A: i32 = 1;
-const DNS_SRV: i32 = 33;
 
 /** connectNext / onDnsAnswer results. */
 export const CONNECT_OPENED: i32 = 1; //   a socket is opening: wait for its events
@@ -69,7 +67,7 @@ export function connectNext(): i32 {
     if (prefix + fieldLength(DOMAIN) > SRV_TARGET_CAPACITY) return CONNECT_FAILED;
     memory.copy(fieldData(CONNECT_HOST) + <usize>prefix, fieldData(DOMAIN), <usize>fieldLength(DOMAIN));
     store<i32>(CONNECT_HOST, prefix + fieldLength(DOMAIN));
-    setDnsRequest(dns_query(DNS_SRV, fieldData(CONNECT_HOST), fieldLength(CONNECT_HOST)), true);
+    setDnsRequest(dns_query(DNS_TYPE_SRV, fieldData(CONNECT_HOST), fieldLength(CONNECT_HOST)), true);
     return CONNECT_WAITING;
   }
   if (srvCount > 0) {
@@ -92,7 +90,7 @@ function resolveAndOpen(): i32 {
     open(fieldData(CONNECT_HOST), fieldLength(CONNECT_HOST));
     return CONNECT_OPENED;
   }
-  setDnsRequest(dns_query(DNS_A, fieldData(CONNECT_HOST), fieldLength(CONNECT_HOST)), false);
+  setDnsRequest(dns_query(DNS_TYPE_A, fieldData(CONNECT_HOST), fieldLength(CONNECT_HOST)), false);
   return CONNECT_WAITING;
 }
 

@@ -16,8 +16,8 @@
 // else is logged and left unanswered. The machine is pure: the lab's strict connection applies what it says, and
 // the tolerant dialect runs it beside itself to say where a strict platform would refuse.
 
-import { createHash } from "node:crypto";
 import { initPacket } from "./packets.js";
+import { digestResponse } from "./sasl-digest.js";
 
 export interface OjnPlatform {
   domain: string;
@@ -139,15 +139,9 @@ export function ojnReply(iq: OjnIq, type: string, format: string, content: strin
   return content === null ? `<iq ${filled}/>` : `<iq ${filled}>${content}</iq>`;
 }
 
-const md5 = (data: Buffer) => createHash("md5").update(data).digest();
-const md5Hex = (data: Buffer | string) => md5(typeof data === "string" ? Buffer.from(data, "latin1") : data).toString("hex");
-
-/** OpenJabNab's ComputeResponse: no realm ("user::password"); `mode` AUTHENTICATE, or "" for rspauth. */
+/** OpenJabNab's ComputeResponse: RFC 2831's with no realm ("user::password"); `mode` AUTHENTICATE, or "" for rspauth. */
 export function ojnDigest(username: string, password: string, nonce: string, cnonce: string, nc: string, digestUri: string, mode: string): string {
-  const x = md5(Buffer.from(`${username}::${password}`, "latin1"));
-  const ha1 = md5Hex(Buffer.concat([x, Buffer.from(`:${nonce}:${cnonce}`, "latin1")]));
-  const ha2 = md5Hex(`${mode}:${digestUri}`);
-  return md5Hex(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`);
+  return digestResponse({ username, realm: "", password, nonce, cnonce, nc, digestUri }, mode === "" ? ":" : "AUTHENTICATE:");
 }
 
 /** OpenJabNab's ComputeXor: both hex strings as bytes, XORed over the first one's length. */

@@ -7,7 +7,7 @@
 // Wire rules toward a firmware rabbit (its reader is a substring matcher): the header and the features in one
 // write; no whitespace between stanzas; one stanza per write; end tags rather than self-closing stanzas.
 
-import { createHash, randomInt } from "node:crypto";
+import { randomInt } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { Element, escapeXML } from "ltx";
 import { Accounts } from "./accounts.js";
@@ -17,6 +17,7 @@ import type { VirtualNetwork } from "../vm/network.js";
 import { OjnConnection } from "./openjabnab-connection.js";
 import { OjnMachine, strictNote, type OjnOutcome, type OjnPlatform } from "./openjabnab.js";
 import { initPacket } from "./packets.js";
+import { decodeRabbitBase64, digestDirectives, digestResponse } from "./sasl-digest.js";
 import { XmlStreamReader } from "./xml-stream.js";
 
 const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
@@ -100,31 +101,6 @@ export interface LabPeer {
   sendPacket(payload: Buffer): void;
 }
 
-
-function md5(data: Buffer | string): Buffer {
-  return createHash("md5").update(typeof data === "string" ? Buffer.from(data, "latin1") : data).digest();
-}
-
-/** DIGEST-MD5 directives: key=value or key="value" (no escapes: the rabbit sends none; a NUL may be in a value). */
-function directives(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const pattern = /([A-Za-z-]+)\s*=\s*(?:"([^"]*)"|([^,]*))/g;
-  let match: RegExpExecArray | null;
-  while ((match = pattern.exec(text))) out.set(match[1]!, match[2] ?? match[3] ?? "");
-  return out;
-}
-
-/** Base64 as a rabbit sends it: the firmware drops one '='; padding is restored before decoding. */
-function decodeBase64(text: string): string {
-  const trimmed = text.replace(/\s+/g, "");
-  return Buffer.from(trimmed + "=".repeat((4 - (trimmed.length % 4)) % 4), "base64").toString("latin1");
-}
-
-function digest(username: string, realm: string, password: string, nonce: string, cnonce: string, qop: string, a2: string): string {
-  const x = md5(`${username}:${realm}:${password}`);
-  const ha1 = md5(Buffer.concat([x, Buffer.from(`:${nonce}:${cnonce}`, "latin1")])).toString("hex");
-  return md5(`${ha1}:${nonce}:00000001:${cnonce}:${qop}:${md5(a2).toString("hex")}`).toString("hex");
-}
 
 export class LabXmppServer {
   private readonly server: Server;
@@ -425,7 +401,7 @@ class LabConnection implements LabPeer {
       this.fail("response without a challenge");
       return;
     }
-    const values = directives(decodeBase64(text));
+    const values = digestDirectives(decodeRabbitBase64(text));
     const username = values.get("username") ?? "";
     const cnonce = values.get("cnonce") ?? "";
     const qop = values.get("qop") ?? "auth";
@@ -438,9 +414,10 @@ class LabConnection implements LabPeer {
     }
     // The cnonce is hashed as received, NUL included (a firmware rabbit puts one there).
     for (const password of this.lab.options.accounts.candidates(username)) {
-      if (digest(username, realm, password, this.nonce, cnonce, qop, `AUTHENTICATE:${digestUri}`) !== values.get("response")) continue;
+      const inputs = { username, realm, password, nonce: this.nonce, cnonce, qop, digestUri };
+      if (digestResponse(inputs, "AUTHENTICATE:") !== values.get("response")) continue;
       this.password = password;
-      this.rspauth = digest(username, realm, password, this.nonce, cnonce, qop, `:${digestUri}`);
+      this.rspauth = digestResponse(inputs, ":");
       this.write(`<challenge xmlns='${NS_SASL}'>${Buffer.from(`rspauth=${this.rspauth}`, "latin1").toString("base64")}</challenge>`);
       return;
     }

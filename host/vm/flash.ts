@@ -10,12 +10,15 @@
 import { readPrivateFile, removeStaleTemps, writePrivateFileAtomic, type FileIo } from "../files.js";
 
 export const FLASH_SIZE = 4096;
+// The layout, as assembly/flash-map.ts has it (test/abi.test.ts checks that they agree).
 /** Config bytes 0..39: the server URL (locate.jsp base). */
-export const FLASH_SERVER_URL = 0;
+export const FLASH_SERVER_URL_OFFSET = 0;
 export const FLASH_SERVER_URL_SIZE = 40;
 /** 'd' at 208 marks a password in 209..220 (12 characters). */
-export const FLASH_PASSWORD_FLAG = 208;
-export const FLASH_PASSWORD = 209;
+export const FLASH_PASSWORD_FLAG_OFFSET = 208;
+export const FLASH_PASSWORD_FLAG = 0x64;
+export const FLASH_PASSWORD_OFFSET = 209;
+export const PASSWORD_LENGTH = 12;
 
 export interface FlashOptions {
   /** One line per problem with the file (corrupt at start, a failed write). Default: a process warning. */
@@ -81,7 +84,7 @@ export class Flash {
   }
 
   serverUrl(): string {
-    const raw = this.bytes.subarray(FLASH_SERVER_URL, FLASH_SERVER_URL + FLASH_SERVER_URL_SIZE);
+    const raw = this.bytes.subarray(FLASH_SERVER_URL_OFFSET, FLASH_SERVER_URL_OFFSET + FLASH_SERVER_URL_SIZE);
     let end = raw.findIndex((b) => b === 0 || b === 0xff);
     if (end < 0) end = raw.length;
     return Buffer.from(raw.subarray(0, end)).toString("latin1");
@@ -92,21 +95,21 @@ export class Flash {
     if (bytes.length > FLASH_SERVER_URL_SIZE) throw new Error(`server URL longer than ${FLASH_SERVER_URL_SIZE} bytes: ${url}`);
     const field = new Uint8Array(FLASH_SERVER_URL_SIZE);
     field.set(bytes);
-    this.write(FLASH_SERVER_URL, field);
+    this.write(FLASH_SERVER_URL_OFFSET, field);
   }
 
   /** The stored password, or undefined. */
   password(): string | undefined {
-    if (this.bytes[FLASH_PASSWORD_FLAG] !== 0x64) return undefined;
-    return Buffer.from(this.bytes.subarray(FLASH_PASSWORD, FLASH_PASSWORD + 12)).toString("latin1");
+    if (this.bytes[FLASH_PASSWORD_FLAG_OFFSET] !== FLASH_PASSWORD_FLAG) return undefined;
+    return Buffer.from(this.bytes.subarray(FLASH_PASSWORD_OFFSET, FLASH_PASSWORD_OFFSET + PASSWORD_LENGTH)).toString("latin1");
   }
 
   setPassword(password: string | undefined): void {
     if (password === undefined) {
-      this.write(FLASH_PASSWORD_FLAG, Uint8Array.of(0xff));
+      this.write(FLASH_PASSWORD_FLAG_OFFSET, Uint8Array.of(0xff));
       return;
     }
     if (!/^[0-9a-f]{12}$/.test(password)) throw new Error("a rabbit password is 12 lowercase hex digits");
-    this.write(FLASH_PASSWORD_FLAG, Buffer.from(`d${password}`, "latin1"));
+    this.write(FLASH_PASSWORD_FLAG_OFFSET, Buffer.from([FLASH_PASSWORD_FLAG, ...Buffer.from(password, "latin1")]));
   }
 }

@@ -19,7 +19,6 @@ export const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
 export const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
 export const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
 export const NS_PING = "urn:xmpp:ping";
-export const NS_REGISTER = "jabber:iq:register";
 export const NS_PACKET = "violet:packet";
 
 /** Names are compared as the firmware did: with the prefix, namespaces as plain `xmlns` attributes. */

@@ -17,7 +17,7 @@ import { fieldData, fieldEquals, fieldLength, fieldSet } from "../util/field";
 import { Writer } from "../util/writer";
 import { NODE_ELEMENT, treeNode } from "../xml/tree";
 import { begin, end, escaped, escapedField } from "./output";
-import { attribute, attributeIs, child, childIn, inNamespace, isNamed, NS_PACKET, NS_PING, text, valueLength, valuePointer } from "./stanza";
+import { attribute, attributeIs, child, childIn, inNamespace, isNamed, NS_PACKET, NS_PING, text, valueLength, valuePointer } from "./stanza-query";
 
 // The received stanza's addressing, copied out of the tree for the reply.
 const MAX_ADDRESS: i32 = 256;

@@ -1,5 +1,5 @@
-// Stream framing over the tokenizer: tokenizer events in, whole stanza trees out. The stream header becomes a tree
-// too (the stream element and its attributes), so the state machine reads `id` or `from` the way it reads any stanza.
+// The tree builder: tokenizer events in, whole stanza trees out. The stream header becomes a tree too (the stream
+// element and its attributes), so the state machine reads `id` or `from` the way it reads any stanza.
 
 import { XML_EVENT } from "../memory-map";
 import {
@@ -8,7 +8,7 @@ import {
   XML_ELEMENT_START,
   XML_STREAM_END,
   XML_STREAM_START,
-  XML_TEXT_EVENT,
+  XML_TEXT,
   XmlEvent,
   xmlFeed,
   xmlNext,
@@ -29,22 +29,22 @@ export const READ_TOO_LARGE: i32 = -100;
 let headerAttributesPending: i32 = 0;
 let failure: i32 = 0;
 
-export function stanzaReaderReset(): void {
+export function treeBuilderReset(): void {
   xmlReset();
   headerAttributesPending = 0;
   failure = 0;
 }
 
 /** Hands over the next chunk (see xmlFeed). */
-export function stanzaReaderFeed(pointer: usize, length: i32): i32 {
+export function treeBuilderFeed(pointer: usize, length: i32): i32 {
   return xmlFeed(pointer, length);
 }
 
 /**
  * Reads on until the header, a stanza or the stream end is complete in `tree`. Returns READ_* or a negative error,
- * which stays until stanzaReaderReset.
+ * which stays until treeBuilderReset.
  */
-export function stanzaReaderNext(tree: usize): i32 {
+export function treeBuilderNext(tree: usize): i32 {
   if (failure != 0) return failure;
   const e = changetype<XmlEvent>(XML_EVENT);
   // xmlNext consumes input or returns NEED_MORE, so this loop ends with the chunk.
@@ -63,7 +63,7 @@ export function stanzaReaderNext(tree: usize): i32 {
     } else if (kind == XML_ELEMENT_START) {
       if (e.level == 1) treeBegin(tree);
       treeOpenElement(tree, e.namePointer, e.nameLength, e.prefixLength, e.nsPointer, e.nsLength);
-    } else if (kind == XML_TEXT_EVENT) {
+    } else if (kind == XML_TEXT) {
       treeAddText(tree, e.valuePointer, e.valueLength);
     } else if (kind == XML_ELEMENT_END) {
       treeCloseElement(tree);
