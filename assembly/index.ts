@@ -9,11 +9,12 @@ import { quirk, setAllQuirks, setQuirk } from "./quirks";
 import { fwReadElement, fwRestEnd, fwRestStart, fwTextLength } from "./xml/firmware-reader";
 import { treeSlot } from "./xml/tree";
 import { SHA1_CONTEXT, DOMAIN, MAC_HEX, PASSWORD, SASL_CHARSET, SASL_CNONCE, SASL_NONCE, SASL_QOP, SASL_REALM, TEST_WRITER, IO_IN, IO_OUT, IO_OUT_CAPACITY } from "./memory-map";
+import { decodeReceivedBase64 } from "./rabbit/base64-in";
 import { readMac } from "./rabbit/boot";
 import { state as rabbitState, stateSetup, status as rabbitStatus } from "./rabbit/state";
 import { fieldData, fieldLength, fieldSet, fieldSetAscii } from "./util/field";
 import { staticWriter } from "./util/writer";
-import { onButton, onDnsDone, onEars, onHttpDone, onTcpEvent, rabbitBoot, rabbitTick } from "./xmpp/client";
+import { onButton, onDnsDone, onEars, onHttpDone, onTcpEvent, rabbitBoot, rabbitTick, stateTableSetup } from "./xmpp/client";
 import { generatePassword, setRegisterForm, writeXoredPassword } from "./xmpp/register";
 import { saslForce } from "./xmpp/sasl";
 import { scramClientFirst, scramMessage, scramServerFinal, scramServerFirst } from "./xmpp/sasl-scram";
@@ -22,6 +23,7 @@ import { appendBase64, buildResponse, expectedRspauth, makeCnonceForTest, plaint
 export * from "./core";
 
 stateSetup();
+stateTableSetup();
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Quirk switches (quirks.ts numbering).
@@ -195,6 +197,14 @@ export function test_register_password(): void {
   generatePassword();
   memory.copy(IO_OUT, fieldData(PASSWORD), PASSWORD_LENGTH);
   writeXoredPassword(IO_OUT + 16);
+}
+
+/**
+ * Base64 at IO_IN[0, length) decoded as the rabbit decodes what it receives (rabbit/base64-in.ts: its two quirks as
+ * set now), at IO_OUT; returns the length or < 0.
+ */
+export function test_decode_received_base64(length: i32): i32 {
+  return decodeReceivedBase64(IO_IN, length, IO_OUT, IO_OUT_CAPACITY);
 }
 
 /** A cnonce as the rabbit makes it, at IO_OUT; returns its length. */

@@ -44,6 +44,8 @@ export const MD5_BLOCK: usize = memory.data(64, 16);
 export const SHA1_CONTEXT_SIZE: i32 = 96;
 /** The context for plain digests (the sha1_* exports, SCRAM's StoredKey). */
 export const SHA1_CONTEXT: usize = memory.data(SHA1_CONTEXT_SIZE, 16);
+/** SHA-1's message schedule: the last 16 words, a ring. */
+export const SHA1_SCHEDULE: usize = memory.data(64, 16);
 /** HMAC: the states after the key's inner and outer pad blocks, the message being hashed, the key block. */
 export const HMAC_INNER: usize = memory.data(SHA1_CONTEXT_SIZE, 16);
 export const HMAC_OUTER: usize = memory.data(SHA1_CONTEXT_SIZE, 16);

@@ -97,6 +97,7 @@ export interface CoreExports {
   test_response_base64(length: number): number;
   test_register_password(): void;
   test_cnonce(): number;
+  test_decode_received_base64(length: number): number;
   test_scram_first(userLength: number): number;
   test_scram_final(length: number, password: number, passwordLength: number): number;
   test_scram_verify(length: number): number;
@@ -110,7 +111,7 @@ export const RABBIT_EXPORTS = [
   "xml_feed", "xml_next", "xml_drain", "stanza_reset", "stanza_feed", "stanza_next", "stanza_dump", "firmware_read",
   "firmware_rest_start", "firmware_rest_end", "firmware_text_length", "boot", "tick", "tcp_event", "http_done",
   "dns_done", "button", "ears", "rabbit_status", "rabbit_state", "sasl_force", "register_form_set", "test_digest_md5",
-  "test_response_base64", "test_register_password", "test_cnonce", "test_scram_first", "test_scram_final",
+  "test_response_base64", "test_register_password", "test_cnonce", "test_decode_received_base64", "test_scram_first", "test_scram_final",
   "test_scram_verify",
 ] as const satisfies readonly (keyof CoreExports)[];
 

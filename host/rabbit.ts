@@ -266,10 +266,27 @@ export class Rabbit {
     }
   }
 
+  /** The VM's services for one instance: what comes back after a reboot is dropped (`current`). */
   private services(instance: number): CoreServices {
     const o = this.options;
-    const listener = o.listener;
     const current = () => instance === this.instanceNumber && !this.stopped;
+    return {
+      ...this.deviceServices(),
+      ...this.tcpServices(instance, current),
+      httpGet: (url, wantBody) => this.httpGet(url, wantBody, current),
+      dnsQuery: (type, name) => (type === DNS_TYPE_SRV ? this.dnsSrv(name, current) : this.dnsA(name, current)),
+      ledSet: (index, rgb) => o.listener?.led?.(index, rgb),
+      reboot: () => {
+        this.rebootPending = true;
+      },
+      report: (kind, payload) => o.listener?.report?.(REPORT_KINDS[kind] ?? `report-${kind}`, payload),
+    };
+  }
+
+  /** The UART, the clock, the generators, the MAC and the flash. */
+  private deviceServices(): CoreServices {
+    const o = this.options;
+    const listener = o.listener;
     return {
       uartWrite: (bytes) => {
         this.uartLine += Buffer.from(bytes).toString("latin1");
@@ -289,20 +306,29 @@ export class Rabbit {
         o.flash.write(offset, bytes);
         listener?.flashWritten?.(offset, bytes);
       },
+    };
+  }
+
+  /** TCP: events reach the module through tcp_event, for the current instance's open handles only. */
+  private tcpServices(instance: number, current: () => boolean): CoreServices {
+    const o = this.options;
+    const listener = o.listener;
+    const live = (handle: number) => current() && this.connections.has(handle);
+    return {
       tcpOpen: (address, port) => {
         const handle = this.nextHandle++;
         listener?.connecting?.(handle, address, port);
         const connection = o.network.open(address, port, {
           writable: () => {
-            if (current() && this.connections.has(handle)) this.call(() => this.exports.tcp_event(handle, TCP_EVENT_WRITABLE, 0));
+            if (live(handle)) this.call(() => this.exports.tcp_event(handle, TCP_EVENT_WRITABLE, 0));
           },
           data: (bytes) => {
-            if (!current() || !this.connections.has(handle)) return;
+            if (!live(handle)) return;
             listener?.received?.(handle, bytes);
             this.deliverBytes(bytes, (length) => this.call(() => this.exports.tcp_event(handle, TCP_EVENT_DATA, length)));
           },
           closed: () => {
-            if (!current() || !this.connections.has(handle)) return;
+            if (!live(handle)) return;
             this.connections.delete(handle);
             listener?.closed?.(handle, "peer");
             this.call(() => this.exports.tcp_event(handle, TCP_EVENT_CLOSED, 0));
@@ -325,51 +351,55 @@ export class Rabbit {
         entry.connection.close();
         listener?.closed?.(handle, "rabbit");
       },
-      httpGet: (url, wantBody) => {
-        const request = this.nextRequest++;
-        listener?.http?.(url, wantBody);
-        o.http.get(url, (answer) => {
-          if (!wantBody || !current()) return;
-          listener?.httpAnswered?.(url, answer.status, answer.error);
-          this.deliverBytes(answer.body.subarray(0, this.exports.IO_IN_CAPACITY.value as number), (length) =>
-            this.call(() => this.exports.http_done(request, answer.status, length)));
-        }, wantBody);
-        return request;
-      },
-      dnsQuery: (type, name) => {
-        const request = this.nextRequest++;
-        if (type === DNS_TYPE_SRV) {
-          listener?.dns?.("SRV", name);
-          o.resolver.srv(name, (records, error) => {
-            if (!current()) return;
-            if (error) listener?.dnsFailed?.("SRV", name, error);
-            const encoded = Buffer.concat(records.map((r) => {
-              const target = Buffer.from(r.target, "latin1").subarray(0, 255);
-              const head = Buffer.alloc(7);
-              head.writeUInt16LE(r.port, 0);
-              head.writeUInt16LE(r.priority, 2);
-              head.writeUInt16LE(r.weight, 4);
-              head.writeUInt8(target.length, 6);
-              return Buffer.concat([head, target]);
-            }));
-            this.deliverBytes(encoded, (length) => this.call(() => this.exports.dns_done(request, records.length, length)));
-          });
-        } else {
-          listener?.dns?.("A", name);
-          o.resolver.a(name, (address, error) => {
-            if (!current()) return;
-            if (error) listener?.dnsFailed?.("A", name, error);
-            const encoded = Buffer.from(address ?? "", "latin1");
-            this.deliverBytes(encoded, (length) => this.call(() => this.exports.dns_done(request, address ? 1 : -1, length)));
-          });
-        }
-        return request;
-      },
-      ledSet: (index, rgb) => listener?.led?.(index, rgb),
-      reboot: () => {
-        this.rebootPending = true;
-      },
-      report: (kind, payload) => listener?.report?.(REPORT_KINDS[kind] ?? `report-${kind}`, payload),
     };
   }
+
+  private httpGet(url: string, wantBody: boolean, current: () => boolean): number {
+    const request = this.nextRequest++;
+    const listener = this.options.listener;
+    listener?.http?.(url, wantBody);
+    this.options.http.get(url, (answer) => {
+      if (!wantBody || !current()) return;
+      listener?.httpAnswered?.(url, answer.status, answer.error);
+      this.deliverBytes(answer.body.subarray(0, this.exports.IO_IN_CAPACITY.value as number), (length) =>
+        this.call(() => this.exports.http_done(request, answer.status, length)));
+    }, wantBody);
+    return request;
+  }
+
+  /** SRV records go to the module as (port, priority, weight: u16 LE each; target length: u8; target) each. */
+  private dnsSrv(name: string, current: () => boolean): number {
+    const request = this.nextRequest++;
+    const listener = this.options.listener;
+    listener?.dns?.("SRV", name);
+    this.options.resolver.srv(name, (records, error) => {
+      if (!current()) return;
+      if (error) listener?.dnsFailed?.("SRV", name, error);
+      const encoded = Buffer.concat(records.map((r) => {
+        const target = Buffer.from(r.target, "latin1").subarray(0, 255);
+        const head = Buffer.alloc(7);
+        head.writeUInt16LE(r.port, 0);
+        head.writeUInt16LE(r.priority, 2);
+        head.writeUInt16LE(r.weight, 4);
+        head.writeUInt8(target.length, 6);
+        return Buffer.concat([head, target]);
+      }));
+      this.deliverBytes(encoded, (length) => this.call(() => this.exports.dns_done(request, records.length, length)));
+    });
+    return request;
+  }
+
+  private dnsA(name: string, current: () => boolean): number {
+    const request = this.nextRequest++;
+    const listener = this.options.listener;
+    listener?.dns?.("A", name);
+    this.options.resolver.a(name, (address, error) => {
+      if (!current()) return;
+      if (error) listener?.dnsFailed?.("A", name, error);
+      const encoded = Buffer.from(address ?? "", "latin1");
+      this.deliverBytes(encoded, (length) => this.call(() => this.exports.dns_done(request, address ? 1 : -1, length)));
+    });
+    return request;
+  }
+
 }

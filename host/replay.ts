@@ -11,9 +11,9 @@ import { readFileSync } from "node:fs";
 import { blockIsPrettyPrinted, blockWireText, parseDebugLog, withoutInterTagWhitespace, type LogEntry } from "./debug-log.js";
 import type { Variant } from "./core.js";
 import type { Profile } from "./quirks.js";
-import { defaultRegistration, Rabbit, type RegistrationForm } from "./rabbit.js";
+import { defaultRegistration, Rabbit, type RabbitListener, type RegistrationForm } from "./rabbit.js";
 import { VirtualResolver } from "./vm/dns.js";
-import { Flash } from "./vm/flash.js";
+import { Flash, FLASH_SERVER_URL_SIZE } from "./vm/flash.js";
 import { VirtualHttp } from "./vm/http.js";
 import { VirtualNetwork, type VirtualPeer } from "./vm/network.js";
 import { SecureRandom, VmRandom } from "./vm/random.js";
@@ -120,154 +120,176 @@ function show(text: string): string {
 }
 
 export function replay(options: ReplayOptions): ReplayResult {
-  const entries = parseDebugLog(options.log);
-  const expected = expectations(entries);
-  const profile = options.profile ?? "firmware";
-  const registration = options.registration ?? logRegistrationForm(entries) ?? defaultRegistration(profile);
-  const domain = options.domain ?? "almacska";
-  const pingServer = options.pingServer ?? `${domain}:3000`;
-  const mac = options.mac ?? "f8:1e:df:ee:27:c1";
-  const errors: string[] = [];
-  const transcript: string[] = [];
-  const scheduler = new VirtualScheduler();
-  const stamp = () => `${String(scheduler.now()).padStart(7)} ms`;
-  let index = 0; // next log entry to satisfy
-  let peer: VirtualPeer | undefined;
-  let pending = ""; // bytes the rabbit sent that no SEND block has taken yet
-  let lastHttpLogged: string | undefined;
-  let deliveryScheduled = false;
+  return new Replay(options).run();
+}
 
-  const fail = (message: string) => {
-    if (errors.length < 20) errors.push(message);
-  };
+/** One replay: the log's entries as a cursor (`index`), the virtual world, and what went wrong. */
+class Replay {
+  private readonly expected: Expected[];
+  private readonly registration: RegistrationForm;
+  private readonly errors: string[] = [];
+  private readonly transcript: string[] = [];
+  private readonly scheduler = new VirtualScheduler();
+  private readonly rabbit: Rabbit;
+  /** The next log entry to satisfy. */
+  private index = 0;
+  private peer: VirtualPeer | undefined;
+  /** Bytes the rabbit sent that no SEND block has taken yet. */
+  private pending = "";
+  private lastHttpLogged: string | undefined;
+  private deliveryScheduled = false;
 
-  /** Serves RECEIVE blocks while the log is at one: the rabbit waits for it. */
-  const serve = () => {
-    if (deliveryScheduled || errors.length > 0) return;
-    const entry = expected[index];
-    if (!entry || entry.kind !== "receive") return;
-    const at = options.times?.get(entry.receive!);
-    const delay = at === undefined ? 0 : Math.max(0, at - rabbit.timeMs());
-    deliveryScheduled = true;
-    scheduler.after(delay, () => {
-      deliveryScheduled = false;
-      if (!peer) {
-        fail(`log line ${entry.line}: the server should speak, but the rabbit has no connection open`);
-        return;
-      }
-      transcript.push(`${stamp()} server ${show(entry.text)}`);
-      peer.write(Buffer.from(entry.text, "latin1"));
-      index++;
-      serve();
-    });
-  };
+  constructor(private readonly options: ReplayOptions) {
+    const entries = parseDebugLog(options.log);
+    this.expected = expectations(entries);
+    const profile = options.profile ?? "firmware";
+    this.registration = options.registration ?? logRegistrationForm(entries) ?? defaultRegistration(profile);
+    this.rabbit = this.makeRabbit(profile);
+  }
 
-  /** Takes what the rabbit sent against the log's SEND blocks. */
-  const consumeSends = () => {
-    // A lone space between stanzas is the keep-alive, not a block.
-    for (;;) {
-      if (pending.length === 0 || errors.length > 0) return;
-      const trimmed = pending.replace(/^ +/, "");
-      if (trimmed.length === 0) {
-        pending = "";
-        return;
-      }
-      pending = trimmed;
-      const entry = expected[index];
-      if (!entry || entry.kind === "receive") {
-        fail(`the rabbit sent ${show(pending)} where the log has ${entry ? `the server speak (line ${entry.line})` : "nothing more"}`);
-        return;
-      }
-      if (entry.kind === "vm") {
-        fail(`log line ${entry.line}: expected the rabbit to log ${show(entry.text)} before it sent ${show(pending)}`);
-        return;
-      }
-      const want = entry.pretty ? withoutInterTagWhitespace(entry.text) : entry.text;
-      const taken = entry.pretty ? matchIgnoringInterTagWhitespace(pending, want) : matchExactly(pending, want);
-      if (taken === "partial") return;
-      if (taken === "mismatch") {
-        let at = 0;
-        while (at < want.length && want[at] === pending[at]) at++;
-        fail(`log line ${entry.line}: SEND differs from character ${at} on\n  expected ${show(want)}\n  got      ${show(pending.slice(0, want.length + 40))}`);
-        return;
-      }
-      pending = pending.slice(taken);
-      index++;
-      serve();
+  run(): ReplayResult {
+    const limit = this.options.limitMs ?? 600_000;
+    this.rabbit.start();
+    this.scheduler.run(() => this.index >= this.expected.length || this.errors.length > 0, limit);
+    this.rabbit.stop();
+    if (this.errors.length === 0 && this.index < this.expected.length) {
+      const entry = this.expected[this.index]!;
+      const what = entry.kind === "vm" ? `logged ${show(entry.text)}` : entry.kind === "send" ? `sent ${show(entry.text)}` : "waited for the server";
+      this.fail(`the rabbit stopped short of the log: by ${limit} ms it had not ${what} (log line ${entry.line})`);
     }
-  };
+    const { errors, transcript, index, registration } = this;
+    return { ok: errors.length === 0, errors, transcript, matched: index, expected: this.expected.length, registration };
+  }
 
-  const network = new VirtualNetwork(scheduler);
-  const serverAddress = "10.0.0.1";
-  network.listen(serverAddress, 5222, (accepted) => {
-    peer = accepted;
-    pending = "";
+  private stamp(): string {
+    return `${String(this.scheduler.now()).padStart(7)} ms`;
+  }
+
+  private fail(message: string): void {
+    if (this.errors.length < 20) this.errors.push(message);
+  }
+
+  /** The rabbit on a virtual network, DNS, HTTP (locate.jsp as the log's platform answered) and flash. */
+  private makeRabbit(profile: Profile): Rabbit {
+    const options = this.options;
+    const domain = options.domain ?? "almacska";
+    const pingServer = options.pingServer ?? `${domain}:3000`;
+    const serverAddress = "10.0.0.1";
+    const network = new VirtualNetwork(this.scheduler);
+    network.listen(serverAddress, 5222, (accepted) => this.accept(accepted));
+    const http = new VirtualHttp(this.scheduler, (url) => {
+      if (!url.includes("/locate.jsp")) return { status: 200, body: new Uint8Array() };
+      return { status: 200, body: Buffer.from(`ping ${pingServer}\nbroad ${pingServer}\nxmpp_domain ${domain}\n`, "latin1") };
+    });
+    const flash = new Flash();
+    flash.setServerUrl(`${pingServer}/vl`.slice(0, FLASH_SERVER_URL_SIZE));
+    if (options.flashPassword) flash.setPassword(options.flashPassword);
+    return new Rabbit({
+      mac: options.mac ?? "f8:1e:df:ee:27:c1",
+      profile,
+      registration: this.registration,
+      flash,
+      scheduler: this.scheduler,
+      network,
+      http,
+      resolver: new VirtualResolver(this.scheduler, { [domain]: serverAddress }),
+      random: new VmRandom(options.rngState),
+      secure: new SecureRandom("replay"),
+      variant: options.variant,
+      listener: this.listener(),
+    });
+  }
+
+  private listener(): RabbitListener {
+    return {
+      uart: (line) => this.onUart(line),
+      http: (url) => {
+        this.transcript.push(`${this.stamp()} http GET ${url}`);
+        if (url !== this.lastHttpLogged) this.fail(`the rabbit requested ${show(url)} but logged ${show(this.lastHttpLogged ?? "nothing")}`);
+        this.lastHttpLogged = undefined;
+      },
+      report: (kind, payload) => this.transcript.push(`${this.stamp()} report ${kind} ${show(Buffer.from(payload).toString("latin1"))}`),
+      rebooting: () => this.transcript.push(`${this.stamp()} reboot`),
+    };
+  }
+
+  private accept(accepted: VirtualPeer): void {
+    this.peer = accepted;
+    this.pending = "";
     accepted.onData = (bytes) => {
       const text = Buffer.from(bytes).toString("latin1");
-      transcript.push(`${stamp()} rabbit ${show(text)}`);
-      pending += text;
-      consumeSends();
+      this.transcript.push(`${this.stamp()} rabbit ${show(text)}`);
+      this.pending += text;
+      this.consumeSends();
     };
-    accepted.onClose = () => transcript.push(`${stamp()} rabbit closed the connection`);
-  });
-
-  const http = new VirtualHttp(scheduler, (url) => {
-    if (url.includes("/locate.jsp")) {
-      return { status: 200, body: Buffer.from(`ping ${pingServer}\nbroad ${pingServer}\nxmpp_domain ${domain}\n`, "latin1") };
-    }
-    return { status: 200, body: new Uint8Array() };
-  });
-
-  const flash = new Flash();
-  flash.setServerUrl(`${pingServer}/vl`.slice(0, 40));
-  if (options.flashPassword) flash.setPassword(options.flashPassword);
-
-  const rabbit = new Rabbit({
-    mac,
-    profile,
-    registration,
-    flash,
-    scheduler,
-    network,
-    http,
-    resolver: new VirtualResolver(scheduler, { [domain]: serverAddress }),
-    random: new VmRandom(options.rngState),
-    secure: new SecureRandom("replay"),
-    variant: options.variant,
-    listener: {
-      uart(line) {
-        transcript.push(`${stamp()} [vm] ${line}`);
-        if (line.startsWith("HTTPREQUEST url=")) lastHttpLogged = line.slice("HTTPREQUEST url=".length);
-        const entry = expected[index];
-        if (entry && entry.kind === "vm" && entry.text === line) {
-          index++;
-          serve();
-        }
-      },
-      http(url) {
-        transcript.push(`${stamp()} http GET ${url}`);
-        if (url !== lastHttpLogged) fail(`the rabbit requested ${show(url)} but logged ${show(lastHttpLogged ?? "nothing")}`);
-        lastHttpLogged = undefined;
-      },
-      report(kind, payload) {
-        transcript.push(`${stamp()} report ${kind} ${show(Buffer.from(payload).toString("latin1"))}`);
-      },
-      rebooting() {
-        transcript.push(`${stamp()} reboot`);
-      },
-    },
-  });
-
-  rabbit.start();
-  const limit = options.limitMs ?? 600_000;
-  scheduler.run(() => index >= expected.length || errors.length > 0, limit);
-  rabbit.stop();
-
-  if (errors.length === 0 && index < expected.length) {
-    const entry = expected[index]!;
-    fail(`the rabbit stopped short of the log: by ${limit} ms it had not ${entry.kind === "vm" ? `logged ${show(entry.text)}` : entry.kind === "send" ? `sent ${show(entry.text)}` : "waited for the server"} (log line ${entry.line})`);
+    accepted.onClose = () => this.transcript.push(`${this.stamp()} rabbit closed the connection`);
   }
-  return { ok: errors.length === 0, errors, transcript, matched: index, expected: expected.length, registration };
+
+  private onUart(line: string): void {
+    this.transcript.push(`${this.stamp()} [vm] ${line}`);
+    if (line.startsWith("HTTPREQUEST url=")) this.lastHttpLogged = line.slice("HTTPREQUEST url=".length);
+    const entry = this.expected[this.index];
+    if (entry && entry.kind === "vm" && entry.text === line) {
+      this.index++;
+      this.serve();
+    }
+  }
+
+  /** Serves RECEIVE blocks while the log is at one: the rabbit waits for it. */
+  private serve(): void {
+    if (this.deliveryScheduled || this.errors.length > 0) return;
+    const entry = this.expected[this.index];
+    if (!entry || entry.kind !== "receive") return;
+    const at = this.options.times?.get(entry.receive!);
+    const delay = at === undefined ? 0 : Math.max(0, at - this.rabbit.timeMs());
+    this.deliveryScheduled = true;
+    this.scheduler.after(delay, () => {
+      this.deliveryScheduled = false;
+      if (!this.peer) {
+        this.fail(`log line ${entry.line}: the server should speak, but the rabbit has no connection open`);
+        return;
+      }
+      this.transcript.push(`${this.stamp()} server ${show(entry.text)}`);
+      this.peer.write(Buffer.from(entry.text, "latin1"));
+      this.index++;
+      this.serve();
+    });
+  }
+
+  /** Takes what the rabbit sent against the log's SEND blocks; a lone space between stanzas is the keep-alive. */
+  private consumeSends(): void {
+    while (this.pending.length > 0 && this.errors.length === 0) {
+      this.pending = this.pending.replace(/^ +/, "");
+      if (this.pending.length === 0 || !this.takeSend()) return;
+      this.index++;
+      this.serve();
+    }
+  }
+
+  /** Whether the pending bytes begin with the SEND block the log is at (false: wait for more, or a mismatch). */
+  private takeSend(): boolean {
+    const { pending } = this;
+    const entry = this.expected[this.index];
+    if (!entry || entry.kind === "receive") {
+      this.fail(`the rabbit sent ${show(pending)} where the log has ${entry ? `the server speak (line ${entry.line})` : "nothing more"}`);
+      return false;
+    }
+    if (entry.kind === "vm") {
+      this.fail(`log line ${entry.line}: expected the rabbit to log ${show(entry.text)} before it sent ${show(pending)}`);
+      return false;
+    }
+    const want = entry.pretty ? withoutInterTagWhitespace(entry.text) : entry.text;
+    const taken = entry.pretty ? matchIgnoringInterTagWhitespace(pending, want) : matchExactly(pending, want);
+    if (taken === "partial") return false;
+    if (taken === "mismatch") {
+      let at = 0;
+      while (at < want.length && want[at] === pending[at]) at++;
+      this.fail(`log line ${entry.line}: SEND differs from character ${at} on\n  expected ${show(want)}\n  got      ${show(pending.slice(0, want.length + 40))}`);
+      return false;
+    }
+    this.pending = pending.slice(taken);
+    return true;
+  }
 }
 
 export function replayFile(path: string, options: Omit<ReplayOptions, "log">): ReplayResult {

@@ -45,81 +45,74 @@ export function memoryLimits(binary: Uint8Array): MemoryLimits {
   throw new Error("the module defines no memory");
 }
 
-/** Body sizes of the module's functions, by name (needs a name section: build/rabbit.sizes.wasm has one). */
-export function functionSizes(binary: Uint8Array): { name: string; size: number }[] {
+/** The module's sections: id and the byte range of each one's content. */
+function sections(binary: Uint8Array): { id: number; start: number; end: number }[] {
+  const out: { id: number; start: number; end: number }[] = [];
   let offset = 8;
-  let importedFunctions = 0;
-  const sizes: number[] = [];
-  const names = new Map<number, string>();
-  const text = (from: number, length: number) => Buffer.from(binary.subarray(from, from + length)).toString("utf8");
   while (offset < binary.length) {
     const id = binary[offset++]!;
     let size: number;
     [size, offset] = readUnsigned(binary, offset);
-    const end = offset + size;
-    let at = offset;
-    if (id === 2) {
+    out.push({ id, start: offset, end: offset + size });
+    offset += size;
+  }
+  return out;
+}
+
+/** The code section's body sizes, in function order (imports excluded). */
+function bodySizes(binary: Uint8Array, start: number): number[] {
+  const sizes: number[] = [];
+  let count: number;
+  let at = start;
+  [count, at] = readUnsigned(binary, at);
+  for (let i = 0; i < count; i++) {
+    let bodySize: number;
+    [bodySize, at] = readUnsigned(binary, at);
+    sizes.push(bodySize);
+    at += bodySize;
+  }
+  return sizes;
+}
+
+/** The function names of a custom "name" section (subsection 1), by function index; none if it is another section. */
+function functionNames(binary: Uint8Array, start: number, end: number): Map<number, string> {
+  const names = new Map<number, string>();
+  const text = (from: number, length: number) => Buffer.from(binary.subarray(from, from + length)).toString("utf8");
+  let at = start;
+  let length: number;
+  [length, at] = readUnsigned(binary, at);
+  if (text(at, length) !== "name") return names;
+  at += length;
+  while (at < end) {
+    const subsection = binary[at++]!;
+    let subsectionSize: number;
+    [subsectionSize, at] = readUnsigned(binary, at);
+    const subsectionEnd = at + subsectionSize;
+    if (subsection === 1) {
       let count: number;
       [count, at] = readUnsigned(binary, at);
       for (let i = 0; i < count; i++) {
-        let length: number;
-        [length, at] = readUnsigned(binary, at);
-        at += length;
-        [length, at] = readUnsigned(binary, at);
-        at += length;
-        const kind = binary[at++]!;
-        if (kind === 0) {
-          [, at] = readUnsigned(binary, at);
-          importedFunctions++;
-        } else if (kind === 1) {
-          at++;
-          const flags = binary[at++]!;
-          [, at] = readUnsigned(binary, at);
-          if (flags & 1) [, at] = readUnsigned(binary, at);
-        } else if (kind === 2) {
-          const flags = binary[at++]!;
-          [, at] = readUnsigned(binary, at);
-          if (flags & 1) [, at] = readUnsigned(binary, at);
-        } else {
-          at += 2;
-        }
-      }
-    } else if (id === 10) {
-      let count: number;
-      [count, at] = readUnsigned(binary, at);
-      for (let i = 0; i < count; i++) {
-        let bodySize: number;
-        [bodySize, at] = readUnsigned(binary, at);
-        sizes.push(bodySize);
-        at += bodySize;
-      }
-    } else if (id === 0) {
-      let length: number;
-      [length, at] = readUnsigned(binary, at);
-      if (text(at, length) === "name") {
-        at += length;
-        while (at < end) {
-          const subsection = binary[at++]!;
-          let subsectionSize: number;
-          [subsectionSize, at] = readUnsigned(binary, at);
-          const subsectionEnd = at + subsectionSize;
-          if (subsection === 1) {
-            let count: number;
-            [count, at] = readUnsigned(binary, at);
-            for (let i = 0; i < count; i++) {
-              let index: number;
-              let nameLength: number;
-              [index, at] = readUnsigned(binary, at);
-              [nameLength, at] = readUnsigned(binary, at);
-              names.set(index, text(at, nameLength));
-              at += nameLength;
-            }
-          }
-          at = subsectionEnd;
-        }
+        let index: number;
+        let nameLength: number;
+        [index, at] = readUnsigned(binary, at);
+        [nameLength, at] = readUnsigned(binary, at);
+        names.set(index, text(at, nameLength));
+        at += nameLength;
       }
     }
-    offset = end;
+    at = subsectionEnd;
   }
-  return sizes.map((size, i) => ({ name: names.get(i + importedFunctions) ?? `function ${i}`, size }));
+  return names;
+}
+
+/** Body sizes of the module's functions, by name (needs a name section: build/rabbit.sizes.wasm has one). */
+export function functionSizes(binary: Uint8Array): { name: string; size: number }[] {
+  const imported = WebAssembly.Module.imports(new WebAssembly.Module(binary)).filter((entry) => entry.kind === "function").length;
+  let sizes: number[] = [];
+  let names = new Map<number, string>();
+  for (const section of sections(binary)) {
+    if (section.id === 10) sizes = bodySizes(binary, section.start);
+    else if (section.id === 0 && names.size === 0) names = functionNames(binary, section.start, section.end);
+  }
+  return sizes.map((size, i) => ({ name: names.get(i + imported) ?? `function ${i}`, size }));
 }

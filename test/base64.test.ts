@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BASE64_ERRORS, Core } from "../host/core.js";
+import { quirkIndex } from "../host/quirks.js";
 import { hex, randomBytes, readVectors, seededRandom } from "./helpers.js";
 
 const vectors = readVectors();
@@ -52,11 +53,17 @@ test("base64: strict decode rejects bad input with a clear error code", () => {
     ["YQ==YQ==", "bad padding"],
     ["=YWJ", "bad padding"],
     ["YR==", "bad padding"], // non-zero bits under the padding
+    ["YWK=", "bad padding"], // the same under a single '='
+    ["YWI=", ""], // (a control: its bits under '=' are zero)
     ["YWJ", "bad length"],
     ["YWJjZ", "bad length"],
   ];
   for (const [input, error] of cases) {
     const result = core.base64Decode(input);
+    if (error === "") {
+      assert.equal(Buffer.from(result as Uint8Array).toString("latin1"), "ab");
+      continue;
+    }
     assert.equal(typeof result, "number", JSON.stringify(input));
     assert.equal(BASE64_ERRORS[result as number], error, JSON.stringify(input));
   }
@@ -71,4 +78,29 @@ test("base64: the firmware decoder keeps one NUL per '=' and counts skipped char
   assert.equal(decoded.length, 111);
   assert.equal(Buffer.from(decoded.subarray(0, 109)).toString("latin1"), Buffer.from(challenge, "base64").toString("latin1"));
   assert.deepEqual([...decoded.subarray(109)], [0, 0]);
+});
+
+test("base64 as the rabbit receives it: b64-dec-nul and b64-dec-phase are two independent switches", () => {
+  const rabbit = Core.load({}, "debug");
+  const e = rabbit.exports;
+  const nul = quirkIndex("b64-dec-nul");
+  const phase = quirkIndex("b64-dec-phase");
+  const decode = (text: string, nulOn: boolean, phaseOn: boolean) => {
+    e.quirk_set(nul, nulOn ? 1 : 0);
+    e.quirk_set(phase, phaseOn ? 1 : 0);
+    const source = Buffer.from(text, "latin1");
+    rabbit.put(source);
+    const length = e.test_decode_received_base64(source.length);
+    return length < 0 ? length : hex(rabbit.read(rabbit.output, length));
+  };
+  // "YQ==": one NUL per '=' only with b64-dec-nul.
+  assert.equal(decode("YQ==", true, true), "610000");
+  assert.equal(decode("YQ==", true, false), "610000");
+  assert.equal(decode("YQ==", false, true), "61");
+  assert.equal(decode("YQ==", false, false), "61");
+  // A newline inside: with b64-dec-phase it shifts the phase (the firmware's garbled bytes), without it not.
+  assert.equal(decode("YWJj\nZGVm", true, true), "616263639195");
+  assert.equal(decode("YWJj\nZGVm", false, true), "616263639195");
+  assert.equal(decode("YWJj\nZGVm", true, false), "616263646566");
+  assert.equal(decode("YWJj\nZGVm", false, false), "616263646566");
 });

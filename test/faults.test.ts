@@ -129,6 +129,34 @@ test("<failure>: FailureLogin is reported and the next connection registers (bot
   }
 });
 
+test("failure-reregister, in both profiles (the spec keeps it in standard): after a refused login the next connection registers", () => {
+  for (const profile of ["firmware", "standard"] as const) {
+    const setup = virtualRabbit({ profile, password: PASSWORD });
+    const server = new ScriptedServer(setup.network, [
+      { expect: STREAM_HEADER, reply: HEADER + PRE_AUTH },
+      { expect: /^<auth /, reply: "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>" },
+      { expect: STREAM_HEADER, reply: HEADER + PRE_AUTH },
+      { label: "register get", expect: /^<iq type='get' id='1'><query xmlns='(violet|jabber):iq:register'\/><\/iq>$/ },
+    ]);
+    setup.rabbit.start();
+    setup.run(60_000, () => server.done || server.failures.length > 0);
+    assert.deepEqual(server.failures, [], profile);
+    assert.ok(server.done, `${profile}: stopped at ${server.position}`);
+    assert.equal(server.received.length, 2, `${profile}: on the next connection`);
+  }
+});
+
+test("the login watchdog: 12 s from <auth> without success, then a disconnect (a server that stays silent mid-SASL)", () => {
+  for (const profile of ["firmware", "standard"] as const) {
+    const steps: Step[] = [{ expect: STREAM_HEADER, reply: HEADER + PRE_AUTH }, { expect: /^<auth / }];
+    const result = afterFault(profile, steps, PASSWORD, 20_000);
+    const at = (pattern: RegExp) => Number(/^ *(\d+)/.exec(result.recorded.transcript.find((line) => pattern.test(line)) ?? "")?.[1] ?? NaN);
+    const auth = at(/sent#\d+ "<auth /);
+    const watchdog = at(/\[vm\] login watchdog$/);
+    assert.ok(watchdog - auth >= 12_000 && watchdog - auth <= 12_100, `${profile}: the watchdog after ${watchdog - auth} ms`);
+  }
+});
+
 test("a register error at step 1 or step 2: the report, then the red registration-error state, no reconnect", () => {
   for (const profile of ["firmware", "standard"] as const) {
     for (const step of [1, 2]) {

@@ -198,7 +198,9 @@ test("a failed flash write (full disk, a path under a file) never throws: memory
     assert.equal(flash.password(), "0123456789ab", "the module reads what it wrote");
     assert.equal(flash.lastWriteError, `cannot write ${path}: no space left on device (ENOSPC)`);
     assert.deepEqual(problems, [`cannot write ${path}: no space left on device (ENOSPC); the flash is kept in memory, the file keeps its older content`]);
-    assert.equal(new Flash(path).password(), undefined, "the file has the older sector");
+    const onDisk = new Flash(path, undefined, { onProblem: (message) => assert.fail(`the file was damaged: ${message}`) });
+    assert.equal(onDisk.password(), undefined, "the file has the older sector");
+    assert.equal(onDisk.serverUrl(), "127.0.0.1:8080/vl", "whole: a write in place would have truncated it");
     diskFull = false;
     flash.setPassword("0123456789ab");
     assert.equal(flash.lastWriteError, undefined);

@@ -17,9 +17,7 @@ const SEED_OPTIONS = {
 };
 
 test("the seed log replays exactly: both responses, the register set, both FailureLogin reports, the [vm] lines", () => {
-  const started = performance.now();
   const result = replayFile(SEED_LOG_PATH, SEED_OPTIONS);
-  const wall = performance.now() - started;
   assert.deepEqual(result.errors, []);
   assert.equal(result.ok, true);
   assert.equal(result.matched, result.expected);
@@ -35,7 +33,6 @@ test("the seed log replays exactly: both responses, the register set, both Failu
   assert.ok(sent.some((line) => line.includes("<password>b64df9cf54ab</password>")));
   const reports = result.transcript.filter((line) => line.includes("http GET almacska:3000/vl/sendMailXMPP.jsp?m=f81edfee27c1&d=almacska&r=FailureLogin&v=18673"));
   assert.equal(reports.length, 2);
-  assert.ok(wall < 1000, `replay took ${wall.toFixed(0)} ms of wall time`);
 });
 
 test("two virtual-time runs with the same inputs give identical transcripts", () => {

@@ -289,3 +289,16 @@ test("one limit on a tag's size, the same result and error code whole and at eve
   }
   assert.equal(tokenize(core, [Buffer.from(HEADER + cases[3]!.stanza)]).error, "'<' in attribute value", "an error inside the window is itself");
 });
+
+test("an attribute value of XML_ATTR_VALUE_MAX (2048) bytes is taken, one more is refused, whole and split", () => {
+  const stanza = (length: number) => Buffer.from(`${HEADER}<iq id='${"v".repeat(length)}'/>`);
+  for (const [length, error] of [[2048, undefined], [2049, "attribute value too long"]] as const) {
+    const input = stanza(length);
+    assert.equal(tokenize(core, [input]).error, error, `${length} whole`);
+    assert.equal(tokenize(core, [input.subarray(0, HEADER.length + 900), input.subarray(HEADER.length + 900)]).error, error, `${length} split`);
+    if (error === undefined) {
+      const value = tokenize(core, [input]).events.filter((e) => e.kind === "ATTRIBUTE" && e.name === "id").at(-1)?.value;
+      assert.equal(value?.length, 2048);
+    }
+  }
+});

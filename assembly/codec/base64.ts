@@ -123,20 +123,29 @@ export function base64Decode(source: usize, length: i32, out: usize, capacity: i
 }
 
 /**
- * The firmware's decoder, bit for bit (spec §11.2). Output length is ⌊6·length/8⌋ whatever the input holds; returns it,
- * or BASE64_NO_ROOM. Never fails otherwise: that is the bug being reproduced.
+ * The firmware's decoder (spec §11.2), its two habits as two switches. `nulPerEquals`: the output is ⌊6·length/8⌋
+ * bytes, every input character counted (so each '=' and each skipped character leaves a NUL at the end); otherwise the
+ * exact length of the alphabet characters. `rawPhase`: the 4-character phase is the raw index, so a skipped character
+ * (whitespace, '=') still advances it; otherwise only alphabet characters do. Both on: the firmware; the result or
+ * BASE64_NO_ROOM.
  */
-export function base64DecodeFirmware(source: usize, length: i32, out: usize, capacity: i32): i32 {
-  const total = <i32>((<u64>length * 6) >> 3);
+export function base64DecodeFirmware(source: usize, length: i32, out: usize, capacity: i32, nulPerEquals: bool = true, rawPhase: bool = true): i32 {
+  let counted = length;
+  if (!nulPerEquals) {
+    counted = 0;
+    for (let i = 0; i < length; i++) if (load<u8>(BASE64_DECODE_TABLE + load<u8>(source + i)) != 0xff) counted++;
+  }
+  const total = <i32>((<u64>counted * 6) >> 3);
   if (total > capacity) return BASE64_NO_ROOM;
   memory.fill(out, 0, <usize>total);
   let high: u32 = 0;
   let low: u32 = 0;
   let written = 0;
+  let taken = 0;
   for (let i = 0; i < length; i++) {
     const v = <u32>load<u8>(BASE64_DECODE_TABLE + load<u8>(source + i));
-    if (v == 0xff) continue; // skipped, but its index still counts for the phase
-    const phase = i & 3;
+    if (v == 0xff) continue; // skipped; with rawPhase its index still counts for the phase
+    const phase = (rawPhase ? i : taken++) & 3;
     if (phase == 0) {
       high = v << 2;
     } else if (phase == 1) {

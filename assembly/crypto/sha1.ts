@@ -3,7 +3,7 @@
 // caller names, not in globals. The record (SHA1_CONTEXT_SIZE bytes): h0..h4 as u32 at 0..19, the bytes waiting in
 // the block at 20 (i32), the total length at 24 (u64), the partial block at 32..95.
 
-import { SHA1_CONTEXT_SIZE } from "../memory-map";
+import { SHA1_CONTEXT_SIZE, SHA1_SCHEDULE } from "../memory-map";
 
 export const SHA1_DIGEST_LENGTH: i32 = 20;
 export const SHA1_BLOCK_LENGTH: i32 = 64;
@@ -108,106 +108,45 @@ export function sha1Copy(to: usize, from: usize): void {
 
 /**
  * Compresses the 64-byte block at `p` into the five state words at `state`, writing the new words at `out` (the same
- * place when streaming; elsewhere when PBKDF2 starts each HMAC from a saved state). The rounds are written out with a
- * 16-word message window in locals: the working variables rotate by name instead of by assignment. Each round adds
- * rotl(a, 5), the only term that waits for the round before, last: SHA-1 is bound by that dependency chain.
+ * place when streaming; elsewhere when PBKDF2 starts each HMAC from a saved state). One loop per round of 20 steps;
+ * the message schedule is a ring of the last 16 words (SHA1_SCHEDULE). Each step adds rotl(a, 5), the only term that
+ * waits for the step before, last: SHA-1 is bound by that dependency chain.
  */
 export function sha1Compress(state: usize, p: usize, out: usize): void {
-  let w0 = swapBytes(load<u32>(p, 0)), w1 = swapBytes(load<u32>(p, 4)), w2 = swapBytes(load<u32>(p, 8));
-  let w3 = swapBytes(load<u32>(p, 12)), w4 = swapBytes(load<u32>(p, 16)), w5 = swapBytes(load<u32>(p, 20));
-  let w6 = swapBytes(load<u32>(p, 24)), w7 = swapBytes(load<u32>(p, 28)), w8 = swapBytes(load<u32>(p, 32));
-  let w9 = swapBytes(load<u32>(p, 36)), w10 = swapBytes(load<u32>(p, 40)), w11 = swapBytes(load<u32>(p, 44));
-  let w12 = swapBytes(load<u32>(p, 48)), w13 = swapBytes(load<u32>(p, 52)), w14 = swapBytes(load<u32>(p, 56));
-  let w15 = swapBytes(load<u32>(p, 60));
+  for (let i = 0; i < 16; i++) store<u32>(ring(i), swapBytes(load<u32>(p + (<usize>i << 2))));
   let a = load<u32>(state), b = load<u32>(state, 4), c = load<u32>(state, 8), d = load<u32>(state, 12), e = load<u32>(state, 16);
-
-  e = e + 0x5a827999 + w0 + ch(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  d = d + 0x5a827999 + w1 + ch(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  c = c + 0x5a827999 + w2 + ch(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  b = b + 0x5a827999 + w3 + ch(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  a = a + 0x5a827999 + w4 + ch(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  e = e + 0x5a827999 + w5 + ch(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  d = d + 0x5a827999 + w6 + ch(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  c = c + 0x5a827999 + w7 + ch(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  b = b + 0x5a827999 + w8 + ch(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  a = a + 0x5a827999 + w9 + ch(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  e = e + 0x5a827999 + w10 + ch(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  d = d + 0x5a827999 + w11 + ch(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  c = c + 0x5a827999 + w12 + ch(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  b = b + 0x5a827999 + w13 + ch(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  a = a + 0x5a827999 + w14 + ch(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  e = e + 0x5a827999 + w15 + ch(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w0 = rotl<u32>(w13 ^ w8 ^ w2 ^ w0, 1); d = d + 0x5a827999 + w0 + ch(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w1 = rotl<u32>(w14 ^ w9 ^ w3 ^ w1, 1); c = c + 0x5a827999 + w1 + ch(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w2 = rotl<u32>(w15 ^ w10 ^ w4 ^ w2, 1); b = b + 0x5a827999 + w2 + ch(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w3 = rotl<u32>(w0 ^ w11 ^ w5 ^ w3, 1); a = a + 0x5a827999 + w3 + ch(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-
-  w4 = rotl<u32>(w1 ^ w12 ^ w6 ^ w4, 1); e = e + 0x6ed9eba1 + w4 + parity(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w5 = rotl<u32>(w2 ^ w13 ^ w7 ^ w5, 1); d = d + 0x6ed9eba1 + w5 + parity(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w6 = rotl<u32>(w3 ^ w14 ^ w8 ^ w6, 1); c = c + 0x6ed9eba1 + w6 + parity(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w7 = rotl<u32>(w4 ^ w15 ^ w9 ^ w7, 1); b = b + 0x6ed9eba1 + w7 + parity(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w8 = rotl<u32>(w5 ^ w0 ^ w10 ^ w8, 1); a = a + 0x6ed9eba1 + w8 + parity(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  w9 = rotl<u32>(w6 ^ w1 ^ w11 ^ w9, 1); e = e + 0x6ed9eba1 + w9 + parity(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w10 = rotl<u32>(w7 ^ w2 ^ w12 ^ w10, 1); d = d + 0x6ed9eba1 + w10 + parity(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w11 = rotl<u32>(w8 ^ w3 ^ w13 ^ w11, 1); c = c + 0x6ed9eba1 + w11 + parity(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w12 = rotl<u32>(w9 ^ w4 ^ w14 ^ w12, 1); b = b + 0x6ed9eba1 + w12 + parity(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w13 = rotl<u32>(w10 ^ w5 ^ w15 ^ w13, 1); a = a + 0x6ed9eba1 + w13 + parity(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  w14 = rotl<u32>(w11 ^ w6 ^ w0 ^ w14, 1); e = e + 0x6ed9eba1 + w14 + parity(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w15 = rotl<u32>(w12 ^ w7 ^ w1 ^ w15, 1); d = d + 0x6ed9eba1 + w15 + parity(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w0 = rotl<u32>(w13 ^ w8 ^ w2 ^ w0, 1); c = c + 0x6ed9eba1 + w0 + parity(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w1 = rotl<u32>(w14 ^ w9 ^ w3 ^ w1, 1); b = b + 0x6ed9eba1 + w1 + parity(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w2 = rotl<u32>(w15 ^ w10 ^ w4 ^ w2, 1); a = a + 0x6ed9eba1 + w2 + parity(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  w3 = rotl<u32>(w0 ^ w11 ^ w5 ^ w3, 1); e = e + 0x6ed9eba1 + w3 + parity(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w4 = rotl<u32>(w1 ^ w12 ^ w6 ^ w4, 1); d = d + 0x6ed9eba1 + w4 + parity(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w5 = rotl<u32>(w2 ^ w13 ^ w7 ^ w5, 1); c = c + 0x6ed9eba1 + w5 + parity(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w6 = rotl<u32>(w3 ^ w14 ^ w8 ^ w6, 1); b = b + 0x6ed9eba1 + w6 + parity(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w7 = rotl<u32>(w4 ^ w15 ^ w9 ^ w7, 1); a = a + 0x6ed9eba1 + w7 + parity(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-
-  w8 = rotl<u32>(w5 ^ w0 ^ w10 ^ w8, 1); e = e + 0x8f1bbcdc + w8 + maj(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w9 = rotl<u32>(w6 ^ w1 ^ w11 ^ w9, 1); d = d + 0x8f1bbcdc + w9 + maj(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w10 = rotl<u32>(w7 ^ w2 ^ w12 ^ w10, 1); c = c + 0x8f1bbcdc + w10 + maj(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w11 = rotl<u32>(w8 ^ w3 ^ w13 ^ w11, 1); b = b + 0x8f1bbcdc + w11 + maj(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w12 = rotl<u32>(w9 ^ w4 ^ w14 ^ w12, 1); a = a + 0x8f1bbcdc + w12 + maj(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  w13 = rotl<u32>(w10 ^ w5 ^ w15 ^ w13, 1); e = e + 0x8f1bbcdc + w13 + maj(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w14 = rotl<u32>(w11 ^ w6 ^ w0 ^ w14, 1); d = d + 0x8f1bbcdc + w14 + maj(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w15 = rotl<u32>(w12 ^ w7 ^ w1 ^ w15, 1); c = c + 0x8f1bbcdc + w15 + maj(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w0 = rotl<u32>(w13 ^ w8 ^ w2 ^ w0, 1); b = b + 0x8f1bbcdc + w0 + maj(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w1 = rotl<u32>(w14 ^ w9 ^ w3 ^ w1, 1); a = a + 0x8f1bbcdc + w1 + maj(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  w2 = rotl<u32>(w15 ^ w10 ^ w4 ^ w2, 1); e = e + 0x8f1bbcdc + w2 + maj(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w3 = rotl<u32>(w0 ^ w11 ^ w5 ^ w3, 1); d = d + 0x8f1bbcdc + w3 + maj(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w4 = rotl<u32>(w1 ^ w12 ^ w6 ^ w4, 1); c = c + 0x8f1bbcdc + w4 + maj(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w5 = rotl<u32>(w2 ^ w13 ^ w7 ^ w5, 1); b = b + 0x8f1bbcdc + w5 + maj(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w6 = rotl<u32>(w3 ^ w14 ^ w8 ^ w6, 1); a = a + 0x8f1bbcdc + w6 + maj(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  w7 = rotl<u32>(w4 ^ w15 ^ w9 ^ w7, 1); e = e + 0x8f1bbcdc + w7 + maj(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w8 = rotl<u32>(w5 ^ w0 ^ w10 ^ w8, 1); d = d + 0x8f1bbcdc + w8 + maj(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w9 = rotl<u32>(w6 ^ w1 ^ w11 ^ w9, 1); c = c + 0x8f1bbcdc + w9 + maj(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w10 = rotl<u32>(w7 ^ w2 ^ w12 ^ w10, 1); b = b + 0x8f1bbcdc + w10 + maj(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w11 = rotl<u32>(w8 ^ w3 ^ w13 ^ w11, 1); a = a + 0x8f1bbcdc + w11 + maj(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-
-  w12 = rotl<u32>(w9 ^ w4 ^ w14 ^ w12, 1); e = e + 0xca62c1d6 + w12 + parity(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w13 = rotl<u32>(w10 ^ w5 ^ w15 ^ w13, 1); d = d + 0xca62c1d6 + w13 + parity(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w14 = rotl<u32>(w11 ^ w6 ^ w0 ^ w14, 1); c = c + 0xca62c1d6 + w14 + parity(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w15 = rotl<u32>(w12 ^ w7 ^ w1 ^ w15, 1); b = b + 0xca62c1d6 + w15 + parity(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w0 = rotl<u32>(w13 ^ w8 ^ w2 ^ w0, 1); a = a + 0xca62c1d6 + w0 + parity(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  w1 = rotl<u32>(w14 ^ w9 ^ w3 ^ w1, 1); e = e + 0xca62c1d6 + w1 + parity(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w2 = rotl<u32>(w15 ^ w10 ^ w4 ^ w2, 1); d = d + 0xca62c1d6 + w2 + parity(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w3 = rotl<u32>(w0 ^ w11 ^ w5 ^ w3, 1); c = c + 0xca62c1d6 + w3 + parity(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w4 = rotl<u32>(w1 ^ w12 ^ w6 ^ w4, 1); b = b + 0xca62c1d6 + w4 + parity(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w5 = rotl<u32>(w2 ^ w13 ^ w7 ^ w5, 1); a = a + 0xca62c1d6 + w5 + parity(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  w6 = rotl<u32>(w3 ^ w14 ^ w8 ^ w6, 1); e = e + 0xca62c1d6 + w6 + parity(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w7 = rotl<u32>(w4 ^ w15 ^ w9 ^ w7, 1); d = d + 0xca62c1d6 + w7 + parity(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w8 = rotl<u32>(w5 ^ w0 ^ w10 ^ w8, 1); c = c + 0xca62c1d6 + w8 + parity(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w9 = rotl<u32>(w6 ^ w1 ^ w11 ^ w9, 1); b = b + 0xca62c1d6 + w9 + parity(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w10 = rotl<u32>(w7 ^ w2 ^ w12 ^ w10, 1); a = a + 0xca62c1d6 + w10 + parity(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-  w11 = rotl<u32>(w8 ^ w3 ^ w13 ^ w11, 1); e = e + 0xca62c1d6 + w11 + parity(b, c, d) + rotl<u32>(a, 5); b = rotl<u32>(b, 30);
-  w12 = rotl<u32>(w9 ^ w4 ^ w14 ^ w12, 1); d = d + 0xca62c1d6 + w12 + parity(a, b, c) + rotl<u32>(e, 5); a = rotl<u32>(a, 30);
-  w13 = rotl<u32>(w10 ^ w5 ^ w15 ^ w13, 1); c = c + 0xca62c1d6 + w13 + parity(e, a, b) + rotl<u32>(d, 5); e = rotl<u32>(e, 30);
-  w14 = rotl<u32>(w11 ^ w6 ^ w0 ^ w14, 1); b = b + 0xca62c1d6 + w14 + parity(d, e, a) + rotl<u32>(c, 5); d = rotl<u32>(d, 30);
-  w15 = rotl<u32>(w12 ^ w7 ^ w1 ^ w15, 1); a = a + 0xca62c1d6 + w15 + parity(c, d, e) + rotl<u32>(b, 5); c = rotl<u32>(c, 30);
-
+  for (let t = 0; t < 20; t++) {
+    const next = e + 0x5a827999 + (t < 16 ? load<u32>(ring(t)) : schedule(t)) + ch(b, c, d) + rotl<u32>(a, 5);
+    e = d; d = c; c = rotl<u32>(b, 30); b = a; a = next;
+  }
+  for (let t = 20; t < 40; t++) {
+    const next = e + 0x6ed9eba1 + schedule(t) + parity(b, c, d) + rotl<u32>(a, 5);
+    e = d; d = c; c = rotl<u32>(b, 30); b = a; a = next;
+  }
+  for (let t = 40; t < 60; t++) {
+    const next = e + 0x8f1bbcdc + schedule(t) + maj(b, c, d) + rotl<u32>(a, 5);
+    e = d; d = c; c = rotl<u32>(b, 30); b = a; a = next;
+  }
+  for (let t = 60; t < 80; t++) {
+    const next = e + 0xca62c1d6 + schedule(t) + parity(b, c, d) + rotl<u32>(a, 5);
+    e = d; d = c; c = rotl<u32>(b, 30); b = a; a = next;
+  }
   store<u32>(out, load<u32>(state) + a);
   store<u32>(out, load<u32>(state, 4) + b, 4);
   store<u32>(out, load<u32>(state, 8) + c, 8);
   store<u32>(out, load<u32>(state, 12) + d, 12);
   store<u32>(out, load<u32>(state, 16) + e, 16);
+}
+
+// @ts-ignore: decorator
+@inline function ring(t: i32): usize {
+  return SHA1_SCHEDULE + (<usize>(t & 15) << 2);
+}
+
+/** W[t] = rotl(W[t-3] ^ W[t-8] ^ W[t-14] ^ W[t-16], 1), stored over W[t-16] in the ring. */
+// @ts-ignore: decorator
+@inline function schedule(t: i32): u32 {
+  const w = rotl<u32>(load<u32>(ring(t - 3)) ^ load<u32>(ring(t - 8)) ^ load<u32>(ring(t - 14)) ^ load<u32>(ring(t)), 1);
+  store<u32>(ring(t), w);
+  return w;
 }

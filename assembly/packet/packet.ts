@@ -5,8 +5,7 @@
 // The rest (ambient lights, ears, programs) is the trame interpreter's, reported for the host to show.
 
 import { PACKET, PACKET_CAPACITY } from "../memory-map";
-import { base64Decode, base64DecodeFirmware } from "../codec/base64";
-import { quirk, QUIRK_B64_DEC_NUL, QUIRK_B64_DEC_PHASE } from "../quirks";
+import { decodeReceivedBase64 } from "../rabbit/base64-in";
 import { log } from "../rabbit/report";
 import { REPORT_FRAME, REPORT_PACKET_ERROR, reportBytes, reportText } from "../rabbit/report";
 
@@ -34,9 +33,7 @@ export let packetReboot: bool = false;
 export function runPacket(text: usize, textLength: i32): i32 {
   packetMode = MODE_NONE;
   packetReboot = false;
-  const length = quirk(QUIRK_B64_DEC_NUL) || quirk(QUIRK_B64_DEC_PHASE)
-    ? base64DecodeFirmware(text, textLength, PACKET, PACKET_CAPACITY)
-    : base64Decode(text, textLength, PACKET, PACKET_CAPACITY);
+  const length = decodeReceivedBase64(text, textLength, PACKET, PACKET_CAPACITY);
   if (length < 0) return reject(PACKET_BAD_BASE64, "packet rejected: bad base64");
   // Check the whole packet before anything of it is used.
   if (length == 0 || load<u8>(PACKET) != 0x7f) return reject(PACKET_BAD_START, "packet rejected: no 0x7F start byte");

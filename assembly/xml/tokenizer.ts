@@ -307,104 +307,103 @@ export function xmlNext(): i32 {
   // Each pass consumes input or delivers an event; the loop is bounded by the chunk's length. A carried unit that
   // got its last bytes is tried even when the chunk is used up.
   while (cursor < end || (state == S_CARRY && !carryTried)) {
-    if (utf8Need > 0) {
-      if (!continueUtf8()) return errorCode;
-      continue;
+    let result: i32;
+    if (utf8Need > 0) result = continueUtf8() ? STEP_ON : errorCode;
+    else if (state == S_TEXT) result = textStep(end);
+    else if (state == S_STREAM_LEVEL || state == S_PROLOG) result = streamLevelStep(end);
+    else if (state == S_CDATA) result = cdataStep(end);
+    else if (state == S_CARRY) result = continueCarry();
+    else {
+      // S_DONE: whatever follows the stream's end is ignored.
+      cursor = end;
+      result = STEP_ON;
     }
-
-    if (state == S_TEXT) {
-      // Most often a tag follows a tag directly.
-      if (textLength == 0 && load<u8>(cursor) == 0x3c) {
-        const result = markupHere();
-        if (result != UNIT_NO_EVENT) return result;
-        continue;
-      }
-      // Character data, eight bytes at a time.
-      let p = cursor;
-      while (p + 8 <= end) {
-        const stops = textStops(load<u64>(p));
-        if (stops != 0) {
-          p += <usize>(ctz(stops) >> 3);
-          break;
-        }
-        p += 8;
-      }
-      if (p + 8 > end) while (p < end && (classOf(load<u8>(p)) & C_TEXT) != 0) p++;
-      if (p > cursor) {
-        if (bracketRun >= 2 && load<u8>(cursor) == 0x3e) return fail(XML_ERROR_CDATA_END_IN_TEXT);
-        if (!takeText(cursor, <i32>(p - cursor))) return errorCode;
-        cursor = p;
-        afterCarriageReturn = false;
-        bracketRun = 0;
-        if (p >= end) break;
-      }
-      const c = <i32>load<u8>(p);
-      if (c == 0x3c) {
-        // A tag ends the text, unless it is a CDATA section ("<!"), which continues it.
-        if (textLength > 0 && p + 1 < end && load<u8>(p + 1) != 0x21) return emitText();
-        const result = markupHere();
-        if (result != UNIT_NO_EVENT) return result;
-      } else if (c == 0x26) {
-        const codepoint = parseReference(p, end);
-        if (codepoint == UNIT_INCOMPLETE) {
-          if (!startCarry()) return errorCode;
-        } else {
-          if (codepoint < 0 || !putText(<u32>codepoint)) return errorCode;
-          cursor = unitEnd;
-        }
-      } else if (!characterData(c)) {
-        return errorCode;
-      }
-      continue;
-    }
-
-    if (state == S_STREAM_LEVEL || state == S_PROLOG) {
-      let p = cursor;
-      while (p < end && (classOf(load<u8>(p)) & C_SPACE) != 0) p++;
-      if (p > cursor) declarationAllowed = false;
-      cursor = p;
-      if (p >= end) break;
-      const c = <i32>load<u8>(p);
-      if (c != 0x3c) return fail(c < 0x20 ? XML_ERROR_INVALID_CHARACTER : XML_ERROR_TEXT_OUTSIDE_STANZA);
-      const result = markupHere();
-      if (result != UNIT_NO_EVENT) return result;
-      continue;
-    }
-
-    if (state == S_CDATA) {
-      if (bracketRun >= 2 && load<u8>(cursor) == 0x3e) {
-        // "]]>" ends the section; its two ']' were taken as text and are given back.
-        cursor++;
-        textLength -= 2;
-        bracketRun = 0;
-        state = S_TEXT;
-        continue;
-      }
-      let p = cursor;
-      while (p < end && (classOf(load<u8>(p)) & C_CDATA) != 0) p++;
-      if (p > cursor) {
-        if (!takeText(cursor, <i32>(p - cursor))) return errorCode;
-        cursor = p;
-        afterCarriageReturn = false;
-        bracketRun = 0;
-        continue;
-      }
-      if (!characterData(<i32>load<u8>(p))) return errorCode;
-      continue;
-    }
-
-    if (state == S_CARRY) {
-      const result = continueCarry();
-      if (result != UNIT_NO_EVENT) return result;
-      continue;
-    }
-
-    // S_DONE: whatever follows the stream's end is ignored.
-    cursor = end;
+    if (result == STEP_ON) continue;
+    if (result == STEP_OUT) break;
+    return result;
   }
   // The chunk goes back to the host: text still in it is copied.
   if (textLength > 0 && !ownText()) return errorCode;
   return XML_NEED_MORE;
+}
+
+// What a step of xmlNext's loop tells it besides an event or an error: go on, or leave the loop (the chunk is used).
+const STEP_ON: i32 = UNIT_NO_EVENT;
+const STEP_OUT: i32 = 102;
+
+/** Character data and what interrupts it: a tag, a reference, a line end, a bad character. */
+// @ts-ignore: decorator
+@inline function textStep(end: usize): i32 {
+  // Most often a tag follows a tag directly.
+  if (textLength == 0 && load<u8>(cursor) == 0x3c) return markupHere();
+  // Character data, eight bytes at a time.
+  let p = cursor;
+  while (p + 8 <= end) {
+    const stops = textStops(load<u64>(p));
+    if (stops != 0) {
+      p += <usize>(ctz(stops) >> 3);
+      break;
+    }
+    p += 8;
+  }
+  if (p + 8 > end) while (p < end && (classOf(load<u8>(p)) & C_TEXT) != 0) p++;
+  if (p > cursor) {
+    if (bracketRun >= 2 && load<u8>(cursor) == 0x3e) return fail(XML_ERROR_CDATA_END_IN_TEXT);
+    if (!takeText(cursor, <i32>(p - cursor))) return errorCode;
+    cursor = p;
+    afterCarriageReturn = false;
+    bracketRun = 0;
+    if (p >= end) return STEP_OUT;
+  }
+  const c = <i32>load<u8>(p);
+  if (c == 0x3c) {
+    // A tag ends the text, unless it is a CDATA section ("<!"), which continues it.
+    if (textLength > 0 && p + 1 < end && load<u8>(p + 1) != 0x21) return emitText();
+    return markupHere();
+  }
+  if (c == 0x26) {
+    const codepoint = parseReference(p, end);
+    if (codepoint == UNIT_INCOMPLETE) return startCarry() ? STEP_ON : errorCode;
+    if (codepoint < 0 || !putText(<u32>codepoint)) return errorCode;
+    cursor = unitEnd;
+    return STEP_ON;
+  }
+  return characterData(c) ? STEP_ON : errorCode;
+}
+
+/** Between stanzas (and before the stream): whitespace, then markup. */
+// @ts-ignore: decorator
+@inline function streamLevelStep(end: usize): i32 {
+  let p = cursor;
+  while (p < end && (classOf(load<u8>(p)) & C_SPACE) != 0) p++;
+  if (p > cursor) declarationAllowed = false;
+  cursor = p;
+  if (p >= end) return STEP_OUT;
+  const c = <i32>load<u8>(p);
+  if (c != 0x3c) return fail(c < 0x20 ? XML_ERROR_INVALID_CHARACTER : XML_ERROR_TEXT_OUTSIDE_STANZA);
+  return markupHere();
+}
+
+/** Inside <![CDATA[ ... ]]>: everything is text up to "]]>". */
+function cdataStep(end: usize): i32 {
+  if (bracketRun >= 2 && load<u8>(cursor) == 0x3e) {
+    // "]]>" ends the section; its two ']' were taken as text and are given back.
+    cursor++;
+    textLength -= 2;
+    bracketRun = 0;
+    state = S_TEXT;
+    return STEP_ON;
+  }
+  let p = cursor;
+  while (p < end && (classOf(load<u8>(p)) & C_CDATA) != 0) p++;
+  if (p > cursor) {
+    if (!takeText(cursor, <i32>(p - cursor))) return errorCode;
+    cursor = p;
+    afterCarriageReturn = false;
+    bracketRun = 0;
+    return STEP_ON;
+  }
+  return characterData(<i32>load<u8>(p)) ? STEP_ON : errorCode;
 }
 
 /**
@@ -783,39 +782,59 @@ function parseStartTag(start: usize, end: usize): i32 {
     if (c == 0x3e || c == 0x2f) continue;
     if ((classOf(c) & C_START) == 0 && c < 0x80) return fail(c < 0x20 ? XML_ERROR_INVALID_CHARACTER : XML_ERROR_MALFORMED);
     if (count >= XML_ATTRS_MAX) return fail(XML_ERROR_TOO_MANY_ATTRIBUTES);
-
-    const attributeName = p;
-    p = scanName(p, end);
+    p = parseAttribute(p, end, count);
     if (p == 0) return scanStatus;
-    const attributeNameLength = <i32>(p - attributeName);
-    if (attributeNameLength > XML_NAME_CAPACITY) return fail(XML_ERROR_NAME_TOO_LONG);
-    // Usually name='value' or name="value" without spaces.
-    let q = 0;
-    if (p + 1 < end && load<u8>(p) == 0x3d) q = <i32>load<u8>(p + 1);
-    if (q == 0x27 || q == 0x22) {
-      p++;
-    } else {
-      p = skipSpace(p, end);
-      if (p >= end) return UNIT_INCOMPLETE;
-      if (load<u8>(p) != 0x3d) return fail(XML_ERROR_MALFORMED);
-      p = skipSpace(p + 1, end);
-      if (p >= end) return UNIT_INCOMPLETE;
-      q = <i32>load<u8>(p);
-    }
-    if (q != 0x27 && q != 0x22) return fail(XML_ERROR_UNQUOTED_ATTRIBUTE);
-    p = parseValue(p + 1, end, q);
-    if (p == 0) return scanStatus;
-
-    const record = attributeRecord(count);
-    store<u32>(record, <u32>attributeName);
-    store<i32>(record, attributeNameLength, 4);
-    store<u32>(record, <u32>valuePointer, 8);
-    store<i32>(record, valueLength, 12);
     count++;
   }
   unitEnd = p;
   attributeCount = count;
   return finishStartTag(name, nameLength, selfClosing);
+}
+
+/**
+ * One attribute, name='value' (or with spaces around '='), recorded as attribute `index`; returns the position after
+ * it, or 0 (the reason in scanStatus).
+ */
+// @ts-ignore: decorator
+@inline function parseAttribute(start: usize, end: usize, index: i32): usize {
+  let p = scanName(start, end);
+  if (p == 0) return 0;
+  const nameLength = <i32>(p - start);
+  if (nameLength > XML_NAME_CAPACITY) return scanFail(XML_ERROR_NAME_TOO_LONG);
+  // Usually name='value' or name="value" without spaces.
+  let q = 0;
+  if (p + 1 < end && load<u8>(p) == 0x3d) q = <i32>load<u8>(p + 1);
+  if (q == 0x27 || q == 0x22) {
+    p++;
+  } else {
+    p = skipSpace(p, end);
+    if (p >= end) return scanIncomplete();
+    if (load<u8>(p) != 0x3d) return scanFail(XML_ERROR_MALFORMED);
+    p = skipSpace(p + 1, end);
+    if (p >= end) return scanIncomplete();
+    q = <i32>load<u8>(p);
+  }
+  if (q != 0x27 && q != 0x22) return scanFail(XML_ERROR_UNQUOTED_ATTRIBUTE);
+  p = parseValue(p + 1, end, q);
+  if (p == 0) return 0;
+  const record = attributeRecord(index);
+  store<u32>(record, <u32>start);
+  store<i32>(record, nameLength, 4);
+  store<u32>(record, <u32>valuePointer, 8);
+  store<i32>(record, valueLength, 12);
+  return p;
+}
+
+/** Fails the scan: 0 for a scanning function's caller, the error in scanStatus. */
+function scanFail(code: i32): usize {
+  scanStatus = fail(code);
+  return 0;
+}
+
+// @ts-ignore: decorator
+@inline function scanIncomplete(): usize {
+  scanStatus = UNIT_INCOMPLETE;
+  return 0;
 }
 
 let valuePointer: usize = 0;
@@ -824,114 +843,112 @@ let valueLength: i32 = 0;
 /**
  * An attribute value from after its opening quote; returns the position after the closing quote, or 0 (the reason in
  * scanStatus). The value stays where it is unless a reference or a normalized whitespace character changes it; then it
- * is built in XML_ATTR_POOL.
+ * is built in XML_ATTR_POOL (valueOwned).
  */
 // @ts-ignore: decorator
 @inline function parseValue(p: usize, end: usize, q: i32): usize {
   const start = p;
-  let owned = false;
-  let out: usize = 0;
-  let length = 0;
+  valueOwned = false;
+  valueOut = 0;
+  valueBuilt = 0;
   // Each pass takes a run of plain bytes and one special byte, or ends.
   while (true) {
-    let r = p;
-    while (r + 8 <= end) {
-      const stops = valueStops(load<u64>(r));
-      if (stops != 0) {
-        r += <usize>(ctz(stops) >> 3);
-        break;
-      }
-      r += 8;
-    }
-    if (r + 8 > end) {
-      while (r < end) {
-        const b = <i32>load<u8>(r);
-        if ((classOf(b) & C_VALUE) == 0 && ((b != 0x22 && b != 0x27) || b == q)) break;
-        r++;
-      }
-    }
-    if (owned) {
+    const r = valueRunEnd(p, end, q);
+    if (valueOwned) {
       if (!poolAppend(p, <i32>(r - p))) return 0;
-      length += <i32>(r - p);
+      valueBuilt += <i32>(r - p);
     }
     p = r;
-    if (!owned && <i32>(p - start) > XML_ATTR_VALUE_MAX || owned && length > XML_ATTR_VALUE_MAX) {
-      scanStatus = fail(XML_ERROR_ATTRIBUTE_TOO_LONG);
-      return 0;
+    if (!valueOwned && <i32>(p - start) > XML_ATTR_VALUE_MAX || valueOwned && valueBuilt > XML_ATTR_VALUE_MAX) {
+      return scanFail(XML_ERROR_ATTRIBUTE_TOO_LONG);
     }
-    if (p >= end) {
-      scanStatus = UNIT_INCOMPLETE;
-      return 0;
-    }
+    if (p >= end) return scanIncomplete();
     const c = <i32>load<u8>(p);
     if (c == q) break;
-    if (c == 0x3c) {
-      scanStatus = fail(XML_ERROR_LT_IN_ATTRIBUTE);
-      return 0;
-    }
     if (c == 0x22 || c == 0x23 || c == 0x27) {
       // The other quote, or '#': plain after all.
-      if (owned) {
+      if (valueOwned) {
         if (!poolAppend(p, 1)) return 0;
-        length++;
+        valueBuilt++;
       }
       p++;
       continue;
     }
-    if (c >= 0x80) {
-      const sequence = utf8At(p, end);
-      if (sequence <= 0) {
-        scanStatus = sequence == 0 ? UNIT_INCOMPLETE : fail(XML_ERROR_INVALID_UTF8);
-        return 0;
-      }
-      if (owned) {
-        if (!poolAppend(p, sequence)) return 0;
-        length += sequence;
-      }
-      p += <usize>sequence;
-      continue;
-    }
-    if (c != 0x26 && c != 0x09 && c != 0x0a && c != 0x0d) {
-      scanStatus = fail(XML_ERROR_INVALID_CHARACTER);
-      return 0;
-    }
-    // From here the value differs from its bytes: build it in the pool.
-    if (!owned) {
-      out = XML_ATTR_POOL + <usize>attributePoolUsed;
-      if (!poolAppend(start, <i32>(p - start))) return 0;
-      length = <i32>(p - start);
-      owned = true;
-    }
-    let codepoint: i32 = 0x20;
-    if (c == 0x26) {
-      codepoint = parseReference(p, end);
-      if (codepoint < 0 || codepoint == UNIT_INCOMPLETE) {
-        scanStatus = codepoint;
-        return 0;
-      }
-      p = unitEnd;
-    } else if (c == 0x0d) {
-      // CR LF is one line end, normalized to one space.
-      if (p + 1 >= end) {
-        scanStatus = UNIT_INCOMPLETE;
-        return 0;
-      }
-      p += load<u8>(p + 1) == 0x0a ? 2 : 1;
-    } else {
-      p++;
-    }
-    const size = utf8Length(<u32>codepoint);
-    if (attributePoolUsed + size > XML_ATTR_POOL_CAPACITY) {
-      scanStatus = fail(XML_ERROR_TAG_TOO_LARGE);
-      return 0;
-    }
-    utf8Encode(<u32>codepoint, XML_ATTR_POOL + <usize>attributePoolUsed);
-    attributePoolUsed += size;
-    length += size;
+    p = valueSpecial(p, end, start, c);
+    if (p == 0) return 0;
   }
-  valuePointer = owned ? out : start;
-  valueLength = owned ? length : <i32>(p - start);
+  valuePointer = valueOwned ? valueOut : start;
+  valueLength = valueOwned ? valueBuilt : <i32>(p - start);
   return p + 1;
+}
+
+/** The value being built in XML_ATTR_POOL, if it differs from its bytes: where, and how long so far. */
+let valueOwned = false;
+let valueOut: usize = 0;
+let valueBuilt = 0;
+
+/** The end of the run of plain value bytes from `p`: the first byte that is special, or `end`. */
+// @ts-ignore: decorator
+@inline function valueRunEnd(p: usize, end: usize, q: i32): usize {
+  let r = p;
+  while (r + 8 <= end) {
+    const stops = valueStops(load<u64>(r));
+    if (stops != 0) return r + <usize>(ctz(stops) >> 3);
+    r += 8;
+  }
+  while (r < end) {
+    const b = <i32>load<u8>(r);
+    if ((classOf(b) & C_VALUE) == 0 && ((b != 0x22 && b != 0x27) || b == q)) break;
+    r++;
+  }
+  return r;
+}
+
+/**
+ * A value's special byte other than the quotes and '#': '<' (an error), UTF-8, or what changes the value (a
+ * reference, whitespace to normalize), from which on the value is built in the pool. Returns the position after it,
+ * or 0 (scanStatus).
+ */
+function valueSpecial(p: usize, end: usize, start: usize, c: i32): usize {
+  if (c == 0x3c) return scanFail(XML_ERROR_LT_IN_ATTRIBUTE);
+  if (c >= 0x80) {
+    const sequence = utf8At(p, end);
+    if (sequence <= 0) return sequence == 0 ? scanIncomplete() : scanFail(XML_ERROR_INVALID_UTF8);
+    if (valueOwned) {
+      if (!poolAppend(p, sequence)) return 0;
+      valueBuilt += sequence;
+    }
+    return p + <usize>sequence;
+  }
+  if (c != 0x26 && c != 0x09 && c != 0x0a && c != 0x0d) return scanFail(XML_ERROR_INVALID_CHARACTER);
+  // From here the value differs from its bytes: build it in the pool.
+  if (!valueOwned) {
+    valueOut = XML_ATTR_POOL + <usize>attributePoolUsed;
+    if (!poolAppend(start, <i32>(p - start))) return 0;
+    valueBuilt = <i32>(p - start);
+    valueOwned = true;
+  }
+  let codepoint: i32 = 0x20;
+  if (c == 0x26) {
+    codepoint = parseReference(p, end);
+    if (codepoint < 0 || codepoint == UNIT_INCOMPLETE) {
+      scanStatus = codepoint;
+      return 0;
+    }
+    p = unitEnd;
+  } else if (c == 0x0d) {
+    // CR LF is one line end, normalized to one space.
+    if (p + 1 >= end) return scanIncomplete();
+    p += load<u8>(p + 1) == 0x0a ? 2 : 1;
+  } else {
+    p++;
+  }
+  const size = utf8Length(<u32>codepoint);
+  if (attributePoolUsed + size > XML_ATTR_POOL_CAPACITY) return scanFail(XML_ERROR_TAG_TOO_LARGE);
+  utf8Encode(<u32>codepoint, XML_ATTR_POOL + <usize>attributePoolUsed);
+  attributePoolUsed += size;
+  valueBuilt += size;
+  return p;
 }
 
 /** Appends raw bytes to XML_ATTR_POOL; false (scanStatus set) if the tag's values do not fit. */
@@ -1107,8 +1124,44 @@ function parseReference(p: usize, end: usize): i32 {
   while (colon < nameLength && load<u8>(name + colon) != 0x3a) colon++;
   if (colon == 0 || colon == nameLength - 1) return fail(XML_ERROR_MALFORMED);
   const prefixLength = colon < nameLength ? colon : 0;
-
   const level = depth;
+  const attributesError = checkAttributes(level);
+  if (attributesError < 0) return attributesError;
+
+  // The element's namespace: its prefix's binding, or the default namespace in scope.
+  const binding = findNamespace(name, prefixLength);
+  if (binding < 0 && prefixLength > 0) return fail(XML_ERROR_UNBOUND_PREFIX);
+  let nsPointer: usize = 0;
+  let nsLength = 0;
+  if (binding >= 0) {
+    const record = XML_NS_TABLE + <usize>binding * <usize>XML_NS_RECORD_SIZE;
+    nsPointer = XML_NS_POOL + <usize>load<i32>(record, 12);
+    nsLength = load<i32>(record, 16);
+  }
+  const stored = pushOpenName(level, name, nameLength, prefixLength, nsPointer, nsLength);
+
+  declarationAllowed = false;
+  const kind = level == 0 ? XML_STREAM_START : XML_ELEMENT_START;
+  const e = event();
+  e.kind = kind;
+  e.level = level;
+  e.namePointer = <u32>stored;
+  e.nameLength = nameLength;
+  e.prefixLength = prefixLength;
+  e.nsPointer = <u32>nsPointer;
+  e.nsLength = nsLength;
+  e.attributeCount = attributeCount;
+
+  pendingAttribute = 0;
+  pendingAttributeEnd = attributeCount;
+  pendingEnd = selfClosing;
+  state = depth == 1 ? S_STREAM_LEVEL : S_TEXT;
+  return kind;
+}
+
+/** The tag's attributes: no duplicates; namespace declarations bound at `level`. 0, or the error. */
+// @ts-ignore: decorator
+@inline function checkAttributes(level: i32): i32 {
   for (let i = 0; i < attributeCount; i++) {
     const record = attributeRecord(i);
     const attributeName = <usize>load<u32>(record);
@@ -1132,19 +1185,13 @@ function parseReference(p: usize, end: usize): i32 {
       return fail(XML_ERROR_TOO_MANY_NAMESPACES);
     }
   }
+  return 0;
+}
 
-  // The element's namespace: its prefix's binding, or the default namespace in scope.
-  const binding = findNamespace(name, prefixLength);
-  if (binding < 0 && prefixLength > 0) return fail(XML_ERROR_UNBOUND_PREFIX);
-  let nsPointer: usize = 0;
-  let nsLength = 0;
-  if (binding >= 0) {
-    const record = XML_NS_TABLE + <usize>binding * <usize>XML_NS_RECORD_SIZE;
-    nsPointer = XML_NS_POOL + <usize>load<i32>(record, 12);
-    nsLength = load<i32>(record, 16);
-  }
-
-  // Push the name: the open pool holds XML_DEPTH_MAX names of the longest length, so it cannot overflow.
+/** Pushes the open element's name and namespace; returns where the name is kept. */
+// @ts-ignore: decorator
+@inline function pushOpenName(level: i32, name: usize, nameLength: i32, prefixLength: i32, nsPointer: usize, nsLength: i32): usize {
+  // The open pool holds XML_DEPTH_MAX names of the longest length, so it cannot overflow.
   assert(openPoolUsed + nameLength <= XML_OPEN_POOL_CAPACITY);
   const record = openRecord(level);
   const stored = XML_OPEN_POOL + <usize>openPoolUsed;
@@ -1157,24 +1204,7 @@ function parseReference(p: usize, end: usize): i32 {
   store<i32>(record, nsLength, 12);
   openPoolUsed += nameLength;
   depth++;
-
-  declarationAllowed = false;
-  const kind = level == 0 ? XML_STREAM_START : XML_ELEMENT_START;
-  const e = event();
-  e.kind = kind;
-  e.level = level;
-  e.namePointer = <u32>stored;
-  e.nameLength = nameLength;
-  e.prefixLength = prefixLength;
-  e.nsPointer = <u32>nsPointer;
-  e.nsLength = nsLength;
-  e.attributeCount = attributeCount;
-
-  pendingAttribute = 0;
-  pendingAttributeEnd = attributeCount;
-  pendingEnd = selfClosing;
-  state = depth == 1 ? S_STREAM_LEVEL : S_TEXT;
-  return kind;
+  return stored;
 }
 
 /** Delivers the end of the innermost open element and closes it. */

@@ -94,7 +94,22 @@ const RED: i32 = 0xff0000;
 const BLUE: i32 = 0x0000ff;
 const CONNECTED_COLOUR: i32 = 0x000000;
 
-const WATCHDOG_MS: i32 = 12000;
+// The state machine's timers (spec §3, §4, §10), units last.
+/** From <auth> to an open session: the firmware's login watchdog. */
+const LOGIN_WATCHDOG_MS: i32 = 12000;
+/** A locate.jsp request without an answer is sent again after this long. */
+const LOCATE_RETRY_MS: i32 = 10000;
+/** The state machine runs at most this often within the 20 Hz tick. */
+const STEP_INTERVAL_MS: i32 = 100;
+/** Reconnect after reconnect_delay_ms_min + 1000 * random(RECONNECT_DELAY_S_RANDOM). */
+const RECONNECT_DELAY_MS_MIN: i32 = 5000;
+const RECONNECT_DELAY_S_RANDOM: i32 = 30;
+/** Seconds past the last I/O (the seconds clock must be more than this ahead) before: giving up a connect that does not
+ * come (the gate), sending the header, sending a keep-alive, and calling the connection dead for lack of reads. */
+const CONNECT_TIMEOUT_S: i32 = 2;
+const HEADER_DELAY_S: i32 = 2;
+const KEEPALIVE_IDLE_S: i32 = 8;
+const READ_TIMEOUT_S: i32 = 60;
 /**
  * How long the standard profile waits for the echo of its own presence before going on (RFC 6121 §4.2.2: a server
  * should echo it, but need not; OpenJabNab echoes only a presence carrying `from`). The firmware waits for ever
@@ -199,12 +214,21 @@ export function onTcpEvent(handle: i32, event: i32, length: i32): void {
   socketClosed();
 }
 
+/**
+ * The connection or the stream is gone (closed by the server, refused, ended, or more than the rabbit can hold): the
+ * one place that decides. The firmware reboots (close-reboots, spec §10): true, the caller stops. Otherwise false, and
+ * the caller goes on the RFC way.
+ */
+function rebootsOnLoss(reason: string, firmwareLine: string | null = null): bool {
+  if (!quirk(QUIRK_CLOSE_REBOOTS)) return false;
+  if (firmwareLine != null) log(firmwareLine);
+  rebootNow(reason);
+  return true;
+}
+
 /** The server closed the connection, or connecting failed. */
 function socketClosed(): void {
-  if (quirk(QUIRK_CLOSE_REBOOTS)) {
-    rebootNow("connection closed");
-    return;
-  }
+  if (rebootsOnLoss("connection closed")) return;
   log("connection closed");
   closeSocket();
   if (status != rabbit.STATUS_CLOSED && status != rabbit.STATUS_REGISTRATION_ERROR) disconnect();
@@ -212,16 +236,11 @@ function socketClosed(): void {
 
 /** Pushes TX out; a connection that refuses it is gone (spec §4: send = nil). */
 function send(): void {
-  if (flush() == FLUSH_CLOSED) {
-    if (quirk(QUIRK_CLOSE_REBOOTS)) {
-      log("gate stream closed, rebooting");
-      rebootNow("gate stream closed");
-    } else {
-      log("gate stream closed");
-      closeSocket();
-      disconnect();
-    }
-  }
+  if (flush() != FLUSH_CLOSED) return;
+  if (rebootsOnLoss("gate stream closed", "gate stream closed, rebooting")) return;
+  log("gate stream closed");
+  closeSocket();
+  disconnect();
 }
 
 // =====================================================================================================================
@@ -315,9 +334,9 @@ function dispatch(): void {
   if (state != rabbit.STATE_FREE) {
     for (let i = 0; i < queued; i++) {
       const slot = load<i32>(INPUT_QUEUE + (<usize>i << 2));
-      if (!accepts(treeSlot(slot))) continue;
+      if (!TAKES[state](treeSlot(slot))) continue;
       unqueue(i);
-      handle(treeSlot(slot));
+      HANDLES[state](treeSlot(slot));
       break;
     }
   }
@@ -337,31 +356,90 @@ function unqueue(index: i32): void {
   queued--;
 }
 
-/** Whether the current state takes this stanza now (others stay queued, in order). */
-function accepts(tree: usize): bool {
-  switch (state) {
-    case rabbit.STATE_LOGGING:
-      return isElement(tree, 0, "stream:features", NS_STREAMS) || isElement(tree, 0, "challenge", NS_SASL)
-        || isElement(tree, 0, "success", NS_SASL) || isElement(tree, 0, "failure", NS_SASL);
-    case rabbit.STATE_REGISTER1:
-    case rabbit.STATE_REGISTER2:
-    case rabbit.STATE_UNBIND:
-      return isNamed(tree, 0, "iq") && (attributeIs(tree, 0, "type", "result") || attributeIs(tree, 0, "type", "error"));
-    case rabbit.STATE_BIND: {
-      if (!isNamed(tree, 0, "iq")) return false;
-      if (attributeIs(tree, 0, "type", "error")) return true;
-      const bind = childIn(tree, 0, "bind", NS_BIND);
-      return attributeIs(tree, 0, "type", "result") && bind >= 0 && child(tree, bind, "jid") >= 0;
-    }
-    case rabbit.STATE_START_SESSION:
-      return isNamed(tree, 0, "iq") && attributeIs(tree, 0, "type", "result");
-    case rabbit.STATE_GET_SOURCE:
-      return isNamed(tree, 0, "iq") && (attributeIs(tree, 0, "type", "result") || attributeIs(tree, 0, "type", "error"))
-        && fromPlatformSources(tree);
-    case rabbit.STATE_PRESENCE:
-      return isNamed(tree, 0, "presence");
-  }
+// ---------------------------------------------------------------------------------------------------------------------
+// The state machine as one table (spec §4-§8): for each state (rabbit/state.ts numbering), which stanzas it takes and
+// what it does with one. A stanza the state does not take waits in the queue, in order; ssFree takes everything
+// (handleFree, spec §9).
+
+function takesLogin(tree: usize): bool {
+  return isElement(tree, 0, "stream:features", NS_STREAMS) || isElement(tree, 0, "challenge", NS_SASL)
+    || isElement(tree, 0, "success", NS_SASL) || isElement(tree, 0, "failure", NS_SASL);
+}
+
+function takesIqAnswer(tree: usize): bool {
+  return isNamed(tree, 0, "iq") && (attributeIs(tree, 0, "type", "result") || attributeIs(tree, 0, "type", "error"));
+}
+
+function takesBindAnswer(tree: usize): bool {
+  if (!isNamed(tree, 0, "iq")) return false;
+  if (attributeIs(tree, 0, "type", "error")) return true;
+  const bind = childIn(tree, 0, "bind", NS_BIND);
+  return attributeIs(tree, 0, "type", "result") && bind >= 0 && child(tree, bind, "jid") >= 0;
+}
+
+function takesIqResult(tree: usize): bool {
+  return isNamed(tree, 0, "iq") && attributeIs(tree, 0, "type", "result");
+}
+
+function takesSourcesAnswer(tree: usize): bool {
+  return takesIqAnswer(tree) && fromPlatformSources(tree);
+}
+
+function takesPresence(tree: usize): bool {
+  return isNamed(tree, 0, "presence");
+}
+
+function takesAnything(tree: usize): bool {
   return true;
+}
+
+function onLoginStanza(tree: usize): void {
+  if (isNamed(tree, 0, "stream:features")) onFeatures(tree);
+  else if (isNamed(tree, 0, "challenge")) onSaslChallenge(tree);
+  else if (isNamed(tree, 0, "success")) onSaslSuccess(tree);
+  else onSaslFailure();
+}
+
+function onSessionResult(tree: usize): void {
+  sessionOpened();
+}
+
+function onPresenceStanza(tree: usize): void {
+  onPresence();
+}
+
+function onUnbindResult(tree: usize): void {
+  fieldClear(RESOURCE_PREVIOUS);
+  setState(rabbit.STATE_FREE);
+}
+
+/** What a state takes from the queue, and what it does with it: one row per state, in the states' order. */
+const TAKES: StaticArray<(tree: usize) => bool> = [
+  takesLogin, //          ssLogging
+  takesIqAnswer, //       ssRegister1
+  takesIqAnswer, //       ssRegister2
+  takesBindAnswer, //     ssBind
+  takesIqResult, //       ssStartSession
+  takesSourcesAnswer, //  ssGetSource
+  takesPresence, //       ssPresence
+  takesIqAnswer, //       ssUnBind
+  takesAnything, //       ssFree
+];
+const HANDLES: StaticArray<(tree: usize) => void> = [
+  onLoginStanza, //       ssLogging
+  onRegisterForm, //      ssRegister1
+  onRegisterResult, //    ssRegister2
+  onBindResult, //        ssBind
+  onSessionResult, //     ssStartSession
+  onSources, //           ssGetSource
+  onPresenceStanza, //    ssPresence
+  onUnbindResult, //      ssUnBind
+  handleFree, //          ssFree
+];
+
+/** Checks the table's shape (called once, at instantiation): a row for every state. */
+export function stateTableSetup(): void {
+  assert(TAKES.length == rabbit.STATE_NAMES.length && HANDLES.length == rabbit.STATE_NAMES.length);
 }
 
 /** The sources answer's sender (spec §8.2): node net.violet.platform, or domain xmpp.objects.violet.net. */
@@ -375,38 +453,6 @@ function fromPlatformSources(tree: usize): bool {
   return bytesEqualAscii(valuePointer + <usize>(at + 1), domainEnd - at - 1, "xmpp.objects.violet.net");
 }
 
-function handle(tree: usize): void {
-  switch (state) {
-    case rabbit.STATE_LOGGING:
-      if (isNamed(tree, 0, "stream:features")) onFeatures(tree);
-      else if (isNamed(tree, 0, "challenge")) onSaslChallenge(tree);
-      else if (isNamed(tree, 0, "success")) onSaslSuccess(tree);
-      else onSaslFailure();
-      break;
-    case rabbit.STATE_REGISTER1:
-      onRegisterForm(tree);
-      break;
-    case rabbit.STATE_REGISTER2:
-      onRegisterResult(tree);
-      break;
-    case rabbit.STATE_BIND:
-      onBindResult(tree);
-      break;
-    case rabbit.STATE_START_SESSION:
-      sessionOpened();
-      break;
-    case rabbit.STATE_GET_SOURCE:
-      onSources(tree);
-      break;
-    case rabbit.STATE_PRESENCE:
-      onPresence();
-      break;
-    case rabbit.STATE_UNBIND:
-      fieldClear(RESOURCE_PREVIOUS);
-      setState(rabbit.STATE_FREE);
-      break;
-  }
-}
 
 // =====================================================================================================================
 // Stream features, SASL (spec §5, §7)
@@ -721,10 +767,7 @@ export function onEars(left: i32, right: i32): void {
 function overflow(what: string): void {
   log(what);
   reportText(REPORT_ERROR, what);
-  if (quirk(QUIRK_CLOSE_REBOOTS)) {
-    rebootNow("out of memory");
-    return;
-  }
+  if (rebootsOnLoss("out of memory")) return;
   streamError("policy-violation");
 }
 
@@ -763,10 +806,7 @@ function streamError(condition: string): void {
 
 /** The server ended the stream. */
 function streamEnded(): void {
-  if (quirk(QUIRK_CLOSE_REBOOTS)) {
-    rebootNow("stream closed by the server");
-    return;
-  }
+  if (rebootsOnLoss("stream closed by the server")) return;
   log("stream closed by the server");
   closeStream();
   disconnect();
@@ -782,8 +822,8 @@ function closeStream(): void {
 }
 
 /**
- * Disconnect (spec §10): everything stops, status sClosed; the rabbit reconnects once time_ms reaches now + 5000 +
- * 1000 * random(30). The firmware leaves the old socket open until then.
+ * Disconnect (spec §10): everything stops, status sClosed; the rabbit reconnects once time_ms reaches now +
+ * RECONNECT_DELAY_MS_MIN + 1000 * random(RECONNECT_DELAY_S_RANDOM). The firmware leaves the old socket open until then.
  */
 function disconnect(): void {
   generation++;
@@ -794,7 +834,7 @@ function disconnect(): void {
   rabbit.setWatchdogAt(-1);
   rabbit.setDnsRequest(-1, false);
   if (!quirk(QUIRK_NO_STREAM_CLOSE)) closeSocket();
-  rabbit.setReconnectAt(nowMs() + 5000 + 1000 * randomUpTo(30));
+  rabbit.setReconnectAt(nowMs() + RECONNECT_DELAY_MS_MIN + 1000 * randomUpTo(RECONNECT_DELAY_S_RANDOM));
 }
 
 /** random(n) = ((rand() & 255) * n) >> 8 (spec §2.1). */
@@ -838,12 +878,12 @@ function rebootNow(reason: string): void {
 export function rabbitTick(): void {
   if (halted) return;
   const now = nowMs();
-  if (locateRequest >= 0 && now - locateSentAt >= 10000) {
+  if (locateRequest >= 0 && now - locateSentAt >= LOCATE_RETRY_MS) {
     // No progress for 10 s: ask again (spec §3).
     locate();
   }
   if (status == rabbit.STATUS_REGISTRATION_ERROR) leds(RED);
-  if (now - lastStepMs < 100) return;
+  if (now - lastStepMs < STEP_INTERVAL_MS) return;
   rabbit.setLastStepMs(now);
   step(now);
 }
@@ -857,12 +897,12 @@ function step(now: i32): void {
   if (status == rabbit.STATUS_BOOTING || status == rabbit.STATUS_REGISTRATION_ERROR) return;
   if (socket >= 0 && !connected) {
     // Still opening: the gate is given up after more than 2 s (spec §4).
-    if (seconds - lastIoSeconds > 2) connectTimeout();
+    if (seconds - lastIoSeconds > CONNECT_TIMEOUT_S) connectTimeout();
     return;
   }
   if (connected && !headerSent) {
     // The header waits until the seconds clock is more than 2 past the last I/O (spec §4).
-    if (seconds - lastIoSeconds > 2) {
+    if (seconds - lastIoSeconds > HEADER_DELAY_S) {
       sendStreamHeader();
       rabbit.setHeaderSent(true);
       send();
@@ -889,13 +929,13 @@ function step(now: i32): void {
     return;
   }
   if (status == rabbit.STATUS_OPENED) {
-    if (seconds - lastReadSeconds > 60) {
+    if (seconds - lastReadSeconds > READ_TIMEOUT_S) {
       log("read timeout");
       closeStream();
       disconnect();
       return;
     }
-    if (seconds - lastIoSeconds > 8 && txLength == 0) sendKeepAlive();
+    if (seconds - lastIoSeconds > KEEPALIVE_IDLE_S && txLength == 0) sendKeepAlive();
   }
   if (txLength > 0) send();
 }
@@ -916,7 +956,7 @@ function connectTimeout(): void {
 // Status, state, LEDs
 
 function setStatus(value: i32): void {
-  if (value == rabbit.STATUS_LOGGING || value == rabbit.STATUS_LOGGED_IN) rabbit.setWatchdogAt(nowMs() + WATCHDOG_MS);
+  if (value == rabbit.STATUS_LOGGING || value == rabbit.STATUS_LOGGED_IN) rabbit.setWatchdogAt(nowMs() + LOGIN_WATCHDOG_MS);
   else rabbit.setWatchdogAt(-1);
   if (value == status) return;
   rabbit.setStatus(value);

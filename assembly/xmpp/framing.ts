@@ -8,7 +8,7 @@
 //   - the XML one: the streaming tokenizer (xml/tree-builder.ts), any split, whitespace between stanzas ignored.
 
 import { FW_RX, FW_RX_CAPACITY } from "../memory-map";
-import { quirk, QUIRK_CLOSE_REBOOTS, QUIRK_HEADER_ONE_CHUNK, QUIRK_XML_ATTR_SYNTAX, QUIRK_XML_WS_BETWEEN, usesFirmwareReader } from "../quirks";
+import { quirk, QUIRK_HEADER_ONE_CHUNK, QUIRK_XML_ATTR_SYNTAX, QUIRK_XML_WS_BETWEEN, usesFirmwareReader } from "../quirks";
 import { bytesStartWithAscii, indexOfAscii, indexOfByte } from "../util/bytes";
 import { FW_ATTRIBUTE_SYNTAX, FW_ELEMENT, FW_INCOMPLETE, FW_TEXT, fwReadElement, fwRestEnd, fwRestStart, fwTextLength } from "../xml/firmware-reader";
 import { READ_HEADER, READ_NEED_MORE, READ_STANZA, READ_STREAM_END, READ_TOO_LARGE, treeBuilderFeed, treeBuilderNext, treeBuilderReset } from "../xml/tree-builder";
@@ -103,7 +103,7 @@ function firmwareNext(tree: usize): i32 {
     }
     if (!append(pointer, length)) return FRAME_TOO_LARGE;
     // "</stream:stream>" anywhere in the buffer ends the stream before anything else is read (spec §4).
-    if (quirk(QUIRK_CLOSE_REBOOTS) && indexOfAscii(FW_RX, rxLength, "</stream:stream>") >= 0) return FRAME_STREAM_END;
+    if (indexOfAscii(FW_RX, rxLength, "</stream:stream>") >= 0) return FRAME_STREAM_END;
   }
   // Each pass reads one item off the front; skipped text shortens the buffer, so this ends.
   while (true) {

@@ -149,53 +149,69 @@ export function handleIq(tree: usize): i32 {
     replyError("bad-request");
     return IQ_DONE;
   }
-  if (isGet && isNamed(tree, request, "query") && inNamespace(tree, request, "jabber:iq:version")) {
-    replyStart("result", false).ascii("><query xmlns='jabber:iq:version'><name>Nabaztag/tag</name><version>18673</version></query></iq>");
-    end();
-    return IQ_DONE;
-  }
-  if (isGet && isNamed(tree, request, "query") && inNamespace(tree, request, "http://jabber.org/protocol/disco#info")) {
-    const writer = replyStart("result", false);
-    writer.ascii("><query xmlns='http://jabber.org/protocol/disco#info'");
-    if (attribute(tree, request, "node")) {
-      writer.ascii(" node='");
-      escaped(writer, valuePointer, valueLength);
-      writer.ascii("'><identity category='automation' type='command-node' name='");
-      escaped(writer, valuePointer, valueLength);
-      writer.ascii("'/><feature var='http://jabber.org/protocol/commands'/></query></iq>");
-    } else {
-      writer.ascii(">");
-      if (!quirk(QUIRK_DISCO_NO_IDENTITY)) {
-        writer.ascii("<identity category='client' type='bot' name='Nabaztag/tag'/><feature var='http://jabber.org/protocol/disco#info'/>");
-      }
-      writer.ascii("<feature var='jabber:iq:version'/><feature var='urn:xmpp:ping'/></query></iq>");
-    }
-    end();
-    return IQ_DONE;
-  }
-  if (isGet && isNamed(tree, request, "query") && inNamespace(tree, request, "http://jabber.org/protocol/disco#items")) {
-    const writer = replyStart("result", false);
-    writer.ascii("><query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'>");
-    for (let i = 0; i < 2; i++) {
-      writer.ascii("<item jid='");
-      escapedField(writer, JID);
-      writer.ascii(i == 0 ? "' node='getconfig' name='getconfig'/>" : "' node='getrunningstate' name='getrunningstate'/>");
-    }
-    writer.ascii("</query></iq>");
-    end();
-    return IQ_DONE;
-  }
+  if (isGet && answerQuery(tree, request)) return IQ_DONE;
   // The rest is the platform's only.
   if (!trusted) {
     replyError(isGet ? "feature-not-implemented" : "service-unavailable");
     return IQ_DONE;
   }
-  if (isSet && isNamed(tree, request, "addresses") && inNamespace(tree, request, "violet:iq:addresses")) {
+  if (isSet) return platformSet(tree, request);
+  replyError("feature-not-implemented");
+  return IQ_DONE;
+}
+
+/** Queries anyone may ask (when iq-silent-drop lets them through): version, disco#info, disco#items. */
+function answerQuery(tree: usize, request: i32): bool {
+  if (!isNamed(tree, request, "query")) return false;
+  if (inNamespace(tree, request, "jabber:iq:version")) {
+    replyStart("result", false).ascii("><query xmlns='jabber:iq:version'><name>Nabaztag/tag</name><version>18673</version></query></iq>");
+    end();
+    return true;
+  }
+  if (inNamespace(tree, request, "http://jabber.org/protocol/disco#info")) {
+    replyDiscoInfo(tree, request);
+    return true;
+  }
+  if (!inNamespace(tree, request, "http://jabber.org/protocol/disco#items")) return false;
+  const writer = replyStart("result", false);
+  writer.ascii("><query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'>");
+  for (let i = 0; i < 2; i++) {
+    writer.ascii("<item jid='");
+    escapedField(writer, JID);
+    writer.ascii(i == 0 ? "' node='getconfig' name='getconfig'/>" : "' node='getrunningstate' name='getrunningstate'/>");
+  }
+  writer.ascii("</query></iq>");
+  end();
+  return true;
+}
+
+function replyDiscoInfo(tree: usize, request: i32): void {
+  const writer = replyStart("result", false);
+  writer.ascii("><query xmlns='http://jabber.org/protocol/disco#info'");
+  if (attribute(tree, request, "node")) {
+    writer.ascii(" node='");
+    escaped(writer, valuePointer, valueLength);
+    writer.ascii("'><identity category='automation' type='command-node' name='");
+    escaped(writer, valuePointer, valueLength);
+    writer.ascii("'/><feature var='http://jabber.org/protocol/commands'/></query></iq>");
+  } else {
+    writer.ascii(">");
+    if (!quirk(QUIRK_DISCO_NO_IDENTITY)) {
+      writer.ascii("<identity category='client' type='bot' name='Nabaztag/tag'/><feature var='http://jabber.org/protocol/disco#info'/>");
+    }
+    writer.ascii("<feature var='jabber:iq:version'/><feature var='urn:xmpp:ping'/></query></iq>");
+  }
+  end();
+}
+
+/** The platform's sets: addresses, an ad-hoc command, a packet. */
+function platformSet(tree: usize, request: i32): i32 {
+  if (isNamed(tree, request, "addresses") && inNamespace(tree, request, "violet:iq:addresses")) {
     storeAddresses(tree, request);
     replyEmpty("result");
     return IQ_DONE;
   }
-  if (isSet && isNamed(tree, request, "command") && inNamespace(tree, request, "http://jabber.org/protocol/commands")) {
+  if (isNamed(tree, request, "command") && inNamespace(tree, request, "http://jabber.org/protocol/commands")) {
     const writer = replyStart("result", false);
     writer.ascii("><command xmlns='http://jabber.org/protocol/commands' status='completed'");
     if (attribute(tree, request, "node")) {
@@ -207,7 +223,7 @@ export function handleIq(tree: usize): i32 {
     end();
     return IQ_DONE;
   }
-  if (isSet && isNamed(tree, request, "packet") && inNamespace(tree, request, NS_PACKET) && toLength >= 0) {
+  if (isNamed(tree, request, "packet") && inNamespace(tree, request, NS_PACKET) && toLength >= 0) {
     replyEmpty("result");
     return text(tree, request) ? IQ_PACKET : IQ_DONE;
   }

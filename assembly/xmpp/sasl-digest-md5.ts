@@ -29,12 +29,10 @@ import {
   SCRATCH,
   SCRATCH_CAPACITY,
 } from "../memory-map";
-import { base64Decode, base64DecodeFirmware } from "../codec/base64";
+import { decodeReceivedBase64 } from "../rabbit/base64-in";
 import { md5Final, md5Init, md5Update } from "../crypto/md5";
 import {
   quirk,
-  QUIRK_B64_DEC_NUL,
-  QUIRK_B64_DEC_PHASE,
   QUIRK_B64_ENC_PADDING,
   QUIRK_CHALLENGE_STRICT,
   QUIRK_CNONCE_LCG,
@@ -110,9 +108,7 @@ export function digestSuccessProves(tree: usize, node: i32): bool {
 
 /** Decodes base64 text into DECODED; its length, or -1. */
 function decode(pointer: usize, length: i32): i32 {
-  if (quirk(QUIRK_B64_DEC_NUL) || quirk(QUIRK_B64_DEC_PHASE)) return max(-1, base64DecodeFirmware(pointer, length, DECODED, DECODED_CAPACITY));
-  const result = base64Decode(pointer, length, DECODED, DECODED_CAPACITY);
-  return result < 0 ? -1 : result;
+  return max(-1, decodeReceivedBase64(pointer, length, DECODED, DECODED_CAPACITY));
 }
 
 /** The received rspauth, kept until checked. */
