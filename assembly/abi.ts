@@ -1,9 +1,11 @@
 // Every number the module and its host must agree on, in one list: built alone as build/abi.wasm (asconfig target
-// "abi"), whose exported globals test/abi.test.ts compares with the host's tables (host/*.ts) and with docs/ABI.md.
+// "abi"), whose exported globals test/abi.test.ts compares with the host's tables (host/*.ts) and with docs/ABI.md's
+// tables; and as build/abi.device.wasm (target "abi-device"), the device build's memory map.
 // A constant changed on one side only fails that test. Nothing here is in the rabbit's own module.
 
 import { STATE_NAMES, STATUS_NAMES } from "./rabbit/state";
 import { IO_OUT } from "./memory-map";
+import { writeAscii } from "./util/bytes";
 
 export {
   QUIRK_MD5_LENGTH, QUIRK_B64_ENC_PADDING, QUIRK_B64_DEC_NUL, QUIRK_B64_DEC_PHASE, QUIRK_CNONCE_NUL, QUIRK_CNONCE_LCG,
@@ -40,8 +42,8 @@ export {
   XML_ERROR_TAG_TOO_LARGE, XML_ERROR_DUPLICATE_ATTRIBUTE, XML_ERROR_UNBOUND_PREFIX, XML_ERROR_TOO_MANY_NAMESPACES,
   XML_ERROR_TEXT_OUTSIDE_STANZA, XML_ERROR_CDATA_END_IN_TEXT, XML_FEED_PENDING, XML_FEED_OUT_OF_BOUNDS,
 } from "./xml/tokenizer";
-export { READ_NEED_MORE, READ_HEADER, READ_STANZA, READ_STREAM_END, READ_TOO_LARGE } from "./xml/tree-builder";
-export { FW_INCOMPLETE, FW_ELEMENT, FW_TEXT, FW_ATTRIBUTE_SYNTAX, FW_TOO_LARGE } from "./xml/firmware-reader";
+export { READ_NEED_MORE, READ_HEADER, READ_STANZA, READ_STREAM_END, READ_TOO_LARGE, READ_BAD_SLOT } from "./xml/tree-builder";
+export { FW_INCOMPLETE, FW_ELEMENT, FW_TEXT, FW_ATTRIBUTE_SYNTAX, FW_TOO_LARGE, FW_BAD_SLOT } from "./xml/firmware-reader";
 export { BASE64_BAD_CHARACTER, BASE64_BAD_PADDING, BASE64_BAD_LENGTH, BASE64_NO_ROOM } from "./codec/base64";
 export {
   SCRAM_OK, SCRAM_SYNTAX, SCRAM_NONCE_MISMATCH, SCRAM_BAD_SALT, SCRAM_BAD_ITERATIONS, SCRAM_EXTENSION, SCRAM_TOO_LONG,
@@ -49,21 +51,25 @@ export {
 } from "./xmpp/sasl-scram";
 export { PACKET_OK, PACKET_BAD_BASE64, PACKET_BAD_START, PACKET_BAD_TYPE, PACKET_TRUNCATED, PACKET_NO_END } from "./packet/packet";
 export { IO_IN, IO_IN_CAPACITY, IO_OUT, IO_OUT_CAPACITY, XML_EVENT } from "./memory-map";
+// The memory map's bounds (docs/ABI.md, "Limits"): built twice, as build/abi.wasm (the full builds' values) and as
+// build/abi.device.wasm (NABAZTAG_FIRMWARE_ONLY: the device build's).
+export {
+  UART_LINE_CAPACITY, XML_NAME_CAPACITY, XML_ATTRS_MAX, XML_ATTR_VALUE_MAX, XML_ATTR_POOL_CAPACITY,
+  XML_TEXT_BUFFER_CAPACITY, XML_DEPTH_MAX, XML_NS_MAX, XML_NS_POOL_CAPACITY, XML_CARRY_CAPACITY, XML_EVENT_SIZE,
+  TREE_NODES_MAX, TREE_ATTRS_MAX, TREE_POOL_CAPACITY, TREE_SLOTS, FW_RX_CAPACITY, TX_CAPACITY, OUTBOX_CAPACITY,
+  PACKET_CAPACITY, SCRATCH_CAPACITY, URL_CAPACITY, SRV_MAX, SRV_TARGET_CAPACITY, SERVER_URL_CAPACITY, HOST_CAPACITY,
+  JID_CAPACITY, RESOURCE_CAPACITY, SASL_VALUE_CAPACITY, ADDRESS_COUNT, ADDRESS_CAPACITY, SCRAM_ITERATIONS_MAX,
+} from "./memory-map";
 
 export const STATUS_COUNT: i32 = STATUS_NAMES.length;
 export const STATE_COUNT: i32 = STATE_NAMES.length;
 
 /** The name the rabbit reports for status `index`, as ASCII at IO_OUT; returns its length. */
 export function status_name(index: i32): i32 {
-  return writeAscii(STATUS_NAMES[index]);
+  return writeAscii(IO_OUT, STATUS_NAMES[index]);
 }
 
 /** The name the rabbit reports for state `index`, as ASCII at IO_OUT; returns its length. */
 export function state_name(index: i32): i32 {
-  return writeAscii(STATE_NAMES[index]);
-}
-
-function writeAscii(text: string): i32 {
-  for (let i = 0; i < text.length; i++) store<u8>(IO_OUT + <usize>i, <u8>text.charCodeAt(i));
-  return text.length;
+  return writeAscii(IO_OUT, STATE_NAMES[index]);
 }

@@ -6,9 +6,9 @@
 import { base64Decode, base64DecodeFirmware, base64Encode, base64Setup } from "./codec/base64";
 import { md5, md5Final, md5Init, md5Update } from "./crypto/md5";
 import { dumpTree } from "./xml/dump";
-import { treeBuilderFeed, treeBuilderNext, treeBuilderReset } from "./xml/tree-builder";
+import { READ_BAD_SLOT, treeBuilderFeed, treeBuilderNext, treeBuilderReset } from "./xml/tree-builder";
 import { xmlFeed, xmlNext, xmlReset, xmlSetup } from "./xml/tokenizer";
-import { treeSlot } from "./xml/tree";
+import { treeSlot, treeSlotValid } from "./xml/tree";
 
 base64Setup();
 xmlSetup();
@@ -16,12 +16,7 @@ xmlSetup();
 // ---------------------------------------------------------------------------------------------------------------------
 // Memory map: where the host reads and writes.
 
-export { IO_IN, IO_IN_CAPACITY, IO_OUT, IO_OUT_CAPACITY, XML_EVENT } from "./memory-map";
-
-/** First byte past the module's static memory: everything the module uses lies below it. */
-export function arena_end(): usize {
-  return __heap_base;
-}
+export { IO_IN, IO_IN_CAPACITY, IO_OUT, IO_OUT_CAPACITY, XML_EVENT, arena_end } from "./memory-map";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // MD5
@@ -98,12 +93,16 @@ export function stanza_feed(pointer: usize, length: i32): i32 {
   return treeBuilderFeed(pointer, length);
 }
 
-/** READ_* (0 need more, 1 header, 2 stanza, 3 stream end) or a negative error; the tree is in `slot`. */
+/**
+ * READ_* (0 need more, 1 header, 2 stanza, 3 stream end) or a negative error; the tree is in `slot` (0 .. TREE_SLOTS
+ * - 1; another slot: READ_BAD_SLOT, nothing read).
+ */
 export function stanza_next(slot: i32): i32 {
+  if (!treeSlotValid(slot)) return READ_BAD_SLOT;
   return treeBuilderNext(treeSlot(slot));
 }
 
-/** Writes the debug dump of the tree in `slot` to the UART. */
+/** Writes the debug dump of the tree in `slot` to the UART (nothing for a slot outside 0 .. TREE_SLOTS - 1). */
 export function stanza_dump(slot: i32): void {
-  dumpTree(treeSlot(slot));
+  if (treeSlotValid(slot)) dumpTree(treeSlot(slot));
 }

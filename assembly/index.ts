@@ -1,29 +1,27 @@
-// The rabbit's WebAssembly module: its exports are the ABI (docs/ABI.md). Pointers and lengths are i32 into the static
-// buffers of memory-map.ts; booleans are i32 0/1. The core (MD5, base64, tokenizer, trees, dump) is core.ts.
+// The rabbit's full WebAssembly module (build/rabbit.wasm, rabbit.debug.wasm): both profiles, and every export of the
+// ABI (docs/ABI.md): the VM's entry points (entry.ts), the core (core.ts: MD5, base64, tokenizer, trees, dump), the
+// quirk switches, SHA-1 and its kin, the firmware's reader, the test points. The device build (device.ts) has the
+// entry points alone. Pointers and lengths are i32 into the static buffers of memory-map.ts; booleans are i32 0/1.
 
 import { hmacSha1 } from "./crypto/hmac";
 import { PASSWORD_LENGTH } from "./flash-map";
 import { pbkdf2Sha1 } from "./crypto/pbkdf2";
 import { sha1, sha1Final, sha1Init, sha1Update } from "./crypto/sha1";
 import { quirk, setAllQuirks, setQuirk } from "./quirks";
-import { fwReadElement, fwRestEnd, fwRestStart, fwTextLength } from "./xml/firmware-reader";
-import { treeSlot } from "./xml/tree";
-import { SHA1_CONTEXT, DOMAIN, MAC_HEX, PASSWORD, SASL_CHARSET, SASL_CNONCE, SASL_NONCE, SASL_QOP, SASL_REALM, TEST_WRITER, IO_IN, IO_OUT, IO_OUT_CAPACITY } from "./memory-map";
+import { FW_BAD_SLOT, fwReadElement, fwRestEnd, fwRestStart, fwTextLength } from "./xml/firmware-reader";
+import { treeSlot, treeSlotValid } from "./xml/tree";
+import { SHA1_CONTEXT, DOMAIN, MAC_HEX, PASSWORD, PASSWORD_PENDING, SASL_CHARSET, SASL_CNONCE, SASL_NONCE, SASL_QOP, SASL_REALM, TEST_WRITER, IO_IN, IO_OUT, IO_OUT_CAPACITY } from "./memory-map";
 import { decodeReceivedBase64 } from "./rabbit/base64-in";
 import { readMac } from "./rabbit/boot";
-import { state as rabbitState, stateSetup, status as rabbitStatus } from "./rabbit/state";
 import { fieldData, fieldLength, fieldSet, fieldSetAscii } from "./util/field";
 import { staticWriter } from "./util/writer";
-import { onButton, onDnsDone, onEars, onHttpDone, onTcpEvent, rabbitBoot, rabbitTick, stateTableSetup } from "./xmpp/client";
-import { generatePassword, setRegisterForm, writeXoredPassword } from "./xmpp/register";
+import { plantBug } from "./xmpp/client";
+import { generatePassword, writeXoredPassword } from "./xmpp/register";
 import { saslForce } from "./xmpp/sasl";
 import { scramClientFirst, scramMessage, scramServerFinal, scramServerFirst } from "./xmpp/sasl-scram";
 import { appendBase64, buildResponse, expectedRspauth, makeCnonceForTest, plaintext, setCnonce } from "./xmpp/sasl-digest-md5";
 
 export * from "./core";
-
-stateSetup();
-stateTableSetup();
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Quirk switches (quirks.ts numbering).
@@ -75,9 +73,11 @@ export function pbkdf2_sha1(password: usize, passwordLength: i32, salt: usize, s
 
 /**
  * The firmware's reader on [pointer, pointer + length): 1 element (tree in `slot`, rest in firmware_rest), 2 text
- * item (firmware_text_length), 0 incomplete, -1 attribute syntax the firmware crashed on, -2 too large.
+ * item (firmware_text_length), 0 incomplete, -1 attribute syntax the firmware crashed on, -2 too large, -3 a slot
+ * outside 0 .. TREE_SLOTS - 1 (nothing read).
  */
 export function firmware_read(pointer: usize, length: i32, slot: i32): i32 {
+  if (!treeSlotValid(slot)) return FW_BAD_SLOT;
   return fwReadElement(pointer, length, treeSlot(slot));
 }
 
@@ -94,42 +94,9 @@ export function firmware_text_length(): i32 {
 }
 
 // =====================================================================================================================
-// The rabbit: the VM's entry points (docs/ABI.md).
+// The rabbit: the VM's entry points (entry.ts), and the SASL mechanism the host may force.
 
-/** Starts the rabbit: MAC, flash, locate.jsp. Called once per instance (a reboot is a new instance). */
-export function boot(): void {
-  rabbitBoot();
-}
-
-/** The 20 Hz main loop tick. */
-export function tick(): void {
-  rabbitTick();
-}
-
-/** A TCP event on `handle`: 0 writable (the first one: connected), 1 data (`length` bytes in IO_IN), -1 closed. */
-export function tcp_event(handle: i32, event: i32, length: i32): void {
-  onTcpEvent(handle, event, length);
-}
-
-/** The answer to http_get `request`: HTTP status (-1 if none came) and the body's `length` bytes in IO_IN. */
-export function http_done(request: i32, status: i32, length: i32): void {
-  onHttpDone(request, status, length);
-}
-
-/** The answer to dns_query `request`: `count` records (-1: failed) in IO_IN's first `length` bytes. */
-export function dns_done(request: i32, count: i32, length: i32): void {
-  onDnsDone(request, count, length);
-}
-
-/** The head button: 1 click, 2 double click. */
-export function button(clicks: i32): void {
-  onButton(clicks);
-}
-
-/** The ears, moved by hand to these positions. */
-export function ears(left: i32, right: i32): void {
-  onEars(left, right);
-}
+export * from "./entry";
 
 /**
  * The SASL mechanism to use whatever the profile and the server's offer: 0 the profile chooses (the default), 1
@@ -137,23 +104,6 @@ export function ears(left: i32, right: i32): void {
  */
 export function sasl_force(mechanism: i32): void {
   saslForce(mechanism);
-}
-
-/**
- * The registration form (xmpp/register.ts): 0 stock (violet:iq:register, the default), 1 binary (jabber:iq:register),
- * 2 seed (jabber:iq:register with name and email). Set before boot. Returns 0 (and changes nothing) for another value.
- */
-export function register_form_set(form: i32): i32 {
-  return setRegisterForm(form) ? 1 : 0;
-}
-
-/** Current status and state (STATUS_* and STATE_* of rabbit/state.ts), for the host to show. */
-export function rabbit_status(): i32 {
-  return rabbitStatus;
-}
-
-export function rabbit_state(): i32 {
-  return rabbitState;
 }
 
 // =====================================================================================================================
@@ -195,7 +145,7 @@ export function test_response_base64(length: i32): i32 {
 export function test_register_password(): void {
   readMac();
   generatePassword();
-  memory.copy(IO_OUT, fieldData(PASSWORD), PASSWORD_LENGTH);
+  memory.copy(IO_OUT, fieldData(PASSWORD_PENDING), PASSWORD_LENGTH);
   writeXoredPassword(IO_OUT + 16);
 }
 
@@ -205,6 +155,11 @@ export function test_register_password(): void {
  */
 export function test_decode_received_base64(length: i32): i32 {
   return decodeReceivedBase64(IO_IN, length, IO_OUT, IO_OUT_CAPACITY);
+}
+
+/** Plants a bug on purpose, for the simulator's tests (xmpp/client.ts plantBug): 0 none, 1 no reconnect after a disconnect. */
+export function test_plant(bug: i32): void {
+  plantBug(bug);
 }
 
 /** A cnonce as the rabbit makes it, at IO_OUT; returns its length. */

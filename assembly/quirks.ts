@@ -1,6 +1,9 @@
 // The firmware's quirks (spec §1.1), one switch each. The `firmware` profile turns every one on, `standard` turns them
 // all off; the host may flip any single one (quirk_set). Code asks `quirk(QUIRK_X)` at the one place the behaviour
-// differs. The host's list of names (host/quirks.ts) follows this numbering.
+// differs. The host's list of names (host/quirks.ts) follows this numbering. In the device build (FIRMWARE_ONLY,
+// build.ts) quirk() is the constant true: every branch a quirk switches off is not compiled.
+
+import { FIRMWARE_ONLY } from "./build";
 
 export const QUIRK_MD5_LENGTH: i32 = 0;
 export const QUIRK_B64_ENC_PADDING: i32 = 1;
@@ -53,6 +56,7 @@ let enabled: u64 = ALL;
 
 // @ts-ignore: decorator
 @inline export function quirk(index: i32): bool {
+  if (FIRMWARE_ONLY) return true;
   return (enabled & (<u64>1 << <u64>index)) != 0;
 }
 
@@ -68,6 +72,8 @@ export function setAllQuirks(on: bool): void {
 }
 
 /** Stanzas are read by the firmware's substring reader rather than the streaming tokenizer. */
-export function usesFirmwareReader(): bool {
+// @ts-ignore: decorator
+@inline export function usesFirmwareReader(): bool {
+  if (FIRMWARE_ONLY) return true;
   return (enabled & FIRMWARE_READER_QUIRKS) != 0;
 }

@@ -5,8 +5,13 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** The rabbit's compiled variants: `release` (optimized, no assertions) and `debug` (assertions, names). */
-export type Variant = "release" | "debug";
+/**
+ * The rabbit's compiled variants: `release` (optimized, no assertions) and `debug` (assertions, names), both the full
+ * module (both profiles, every export: CoreExports); `device` (assembly/device.ts, release options): the `firmware`
+ * profile alone, what a real rabbit runs, with the VM's entry points alone (RabbitExports) in one 64 KiB page. A
+ * firmware-profile Rabbit with the firmware's quirks runs the device build unless told otherwise (host/rabbit.ts).
+ */
+export type Variant = "release" | "debug" | "device";
 
 /**
  * A build to load: a variant of the rabbit, or `core`: the core alone (assembly/core.ts: MD5, base64, tokenizer,
@@ -15,7 +20,10 @@ export type Variant = "release" | "debug";
  */
 export type Build = Variant | "core";
 
-const FILES: Record<Build, string> = { release: "rabbit.wasm", debug: "rabbit.debug.wasm", core: "core.wasm" };
+const FILES: Record<Build, string> = { release: "rabbit.wasm", debug: "rabbit.debug.wasm", device: "rabbit.device.wasm", core: "core.wasm" };
+
+/** Every build, in the order size tables list them. */
+export const BUILDS = ["core", "release", "debug", "device"] as const satisfies readonly Build[];
 
 export function modulePath(build: Build): string {
   return fileURLToPath(new URL(`../${FILES[build]}`, import.meta.url));
@@ -42,15 +50,40 @@ export const TCP_EVENT_CLOSED = -1;
 export const DNS_TYPE_A = 1;
 export const DNS_TYPE_SRV = 33;
 
-/** The exports every build of the module has. */
-export interface CoreExports {
+/** The VM's entry points and the input buffer: what every build of the rabbit exports, and all the device build does. */
+export interface RabbitExports {
   memory: WebAssembly.Memory;
   IO_IN: WebAssembly.Global;
   IO_IN_CAPACITY: WebAssembly.Global;
+  arena_end(): number;
+  boot(): void;
+  tick(): void;
+  next_tick_ms(): number;
+  tcp_event(handle: number, event: number, length: number): void;
+  http_done(request: number, status: number, length: number): void;
+  dns_done(request: number, count: number, length: number): void;
+  button(clicks: number): void;
+  ears(left: number, right: number): void;
+  rabbit_status(): number;
+  rabbit_state(): number;
+  register_form_set(form: number): number;
+}
+
+/** Every export of the device build (test/abi.test.ts: the built module has exactly these). */
+export const DEVICE_EXPORTS = [
+  "memory", "IO_IN", "IO_IN_CAPACITY", "arena_end", "boot", "tick", "next_tick_ms", "tcp_event", "http_done", "dns_done",
+  "button", "ears", "rabbit_status", "rabbit_state", "register_form_set",
+] as const satisfies readonly (keyof RabbitExports)[];
+
+// Every member of RabbitExports is in the list (a compile error otherwise).
+const everyDeviceExportListed: Exclude<keyof RabbitExports, (typeof DEVICE_EXPORTS)[number]> extends never ? true : never = true;
+void everyDeviceExportListed;
+
+/** The exports of the full builds (release, debug); the core has those of its part (docs/ABI.md). */
+export interface CoreExports extends RabbitExports {
   IO_OUT: WebAssembly.Global;
   IO_OUT_CAPACITY: WebAssembly.Global;
   XML_EVENT: WebAssembly.Global;
-  arena_end(): number;
   quirk_set(index: number, on: number): void;
   quirk_get(index: number): number;
   quirks_set_all(on: number): void;
@@ -79,18 +112,8 @@ export interface CoreExports {
   firmware_rest_start(): number;
   firmware_rest_end(): number;
   firmware_text_length(): number;
-  // The rabbit (docs/ABI.md)
-  boot(): void;
-  tick(): void;
-  tcp_event(handle: number, event: number, length: number): void;
-  http_done(request: number, status: number, length: number): void;
-  dns_done(request: number, count: number, length: number): void;
-  button(clicks: number): void;
-  ears(left: number, right: number): void;
-  rabbit_status(): number;
-  rabbit_state(): number;
+  // The rabbit (docs/ABI.md): RabbitExports, and
   sasl_force(mechanism: number): void;
-  register_form_set(form: number): number;
   // Test points
   test_digest_md5(mac: number, macLength: number, realm: number, realmLength: number, domain: number, domainLength: number,
     password: number, passwordLength: number, nonce: number, nonceLength: number, cnonce: number, cnonceLength: number): number;
@@ -98,6 +121,7 @@ export interface CoreExports {
   test_register_password(): void;
   test_cnonce(): number;
   test_decode_received_base64(length: number): number;
+  test_plant(bug: number): void;
   test_scram_first(userLength: number): number;
   test_scram_final(length: number, password: number, passwordLength: number): number;
   test_scram_verify(length: number): number;
@@ -109,9 +133,9 @@ export const RABBIT_EXPORTS = [
   "quirks_set_all", "md5_init", "md5_update", "md5_final", "md5_digest", "sha1_init", "sha1_update", "sha1_final",
   "sha1_digest", "hmac_sha1", "pbkdf2_sha1", "base64_encode", "base64_decode", "base64_decode_firmware", "xml_reset",
   "xml_feed", "xml_next", "xml_drain", "stanza_reset", "stanza_feed", "stanza_next", "stanza_dump", "firmware_read",
-  "firmware_rest_start", "firmware_rest_end", "firmware_text_length", "boot", "tick", "tcp_event", "http_done",
+  "firmware_rest_start", "firmware_rest_end", "firmware_text_length", "boot", "tick", "next_tick_ms", "tcp_event", "http_done",
   "dns_done", "button", "ears", "rabbit_status", "rabbit_state", "sasl_force", "register_form_set", "test_digest_md5",
-  "test_response_base64", "test_register_password", "test_cnonce", "test_decode_received_base64", "test_scram_first", "test_scram_final",
+  "test_response_base64", "test_register_password", "test_cnonce", "test_decode_received_base64", "test_plant", "test_scram_first", "test_scram_final",
   "test_scram_verify",
 ] as const satisfies readonly (keyof CoreExports)[];
 

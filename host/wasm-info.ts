@@ -116,3 +116,92 @@ export function functionSizes(binary: Uint8Array): { name: string; size: number 
   }
   return sizes.map((size, i) => ({ name: names.get(i + imported) ?? `function ${i}`, size }));
 }
+
+/** A function's signature: its number of parameters and results (every one an i32 in the rabbit's ABI). */
+export interface FunctionSignature {
+  name: string;
+  params: number;
+  results: number;
+}
+
+/** A name (a length and UTF-8 bytes) at `at`; returns [text, next offset]. */
+function readName(binary: Uint8Array, at: number): [string, number] {
+  let length: number;
+  [length, at] = readUnsigned(binary, at);
+  return [Buffer.from(binary.subarray(at, at + length)).toString("utf8"), at + length];
+}
+
+/** The type section's function types: parameter and result counts. */
+function functionTypes(binary: Uint8Array, start: number): { params: number; results: number }[] {
+  const types: { params: number; results: number }[] = [];
+  let count: number;
+  let at = start;
+  [count, at] = readUnsigned(binary, at);
+  for (let i = 0; i < count; i++) {
+    if (binary[at++] !== 0x60) throw new Error("a type that is not a function type");
+    let params: number;
+    let results: number;
+    [params, at] = readUnsigned(binary, at);
+    at += params;
+    [results, at] = readUnsigned(binary, at);
+    at += results;
+    types.push({ params, results });
+  }
+  return types;
+}
+
+/** Skips an import's description after its kind byte (table, memory, global); returns the next offset. */
+function skipImportDescription(binary: Uint8Array, kind: number, at: number): number {
+  if (kind === 1) at++; // a table's element type, then limits
+  if (kind === 1 || kind === 2) {
+    const flags = binary[at++]!;
+    [, at] = readUnsigned(binary, at);
+    if (flags & 1) [, at] = readUnsigned(binary, at);
+    return at;
+  }
+  return at + 2; // a global: value type, mutability
+}
+
+/** The signatures of a module's imported functions ("module.name") and exported functions, by name. */
+export function functionSignatures(binary: Uint8Array): { imports: FunctionSignature[]; exports: FunctionSignature[] } {
+  const all = sections(binary);
+  const types = all.filter((s) => s.id === 1).flatMap((s) => functionTypes(binary, s.start));
+  const functionType: number[] = [];
+  const imports: FunctionSignature[] = [];
+  const exports: FunctionSignature[] = [];
+  for (const section of all) {
+    let at = section.start;
+    let count: number;
+    if (section.id !== 2 && section.id !== 3 && section.id !== 7) continue;
+    [count, at] = readUnsigned(binary, at);
+    for (let i = 0; i < count; i++) {
+      if (section.id === 3) {
+        let type: number;
+        [type, at] = readUnsigned(binary, at);
+        functionType.push(type);
+        continue;
+      }
+      let first: string;
+      [first, at] = readName(binary, at);
+      if (section.id === 2) {
+        let field: string;
+        [field, at] = readName(binary, at);
+        const kind = binary[at++]!;
+        if (kind !== 0) {
+          at = skipImportDescription(binary, kind, at);
+          continue;
+        }
+        let type: number;
+        [type, at] = readUnsigned(binary, at);
+        functionType.push(type);
+        imports.push({ name: `${first}.${field}`, ...types[type]! });
+        continue;
+      }
+      const kind = binary[at++]!;
+      let index: number;
+      [index, at] = readUnsigned(binary, at);
+      if (kind === 0) exports.push({ name: first, ...types[functionType[index]!]! });
+    }
+  }
+  return { imports, exports };
+}

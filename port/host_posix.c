@@ -12,7 +12,10 @@
  *   rabbit-port calls SCRIPT OUTPUT             runs a call script (port/README.md, "Call scripts")
  *
  * Exit status: 0 done (calls: every expectation held), 1 the script and the module went out of step (replay) or an
- * expectation failed (calls), 2 bad usage or a bad script, 3 the module aborted (env.abort) or trapped.
+ * expectation failed (calls), 2 bad usage or a bad script, 3 the module aborted (env.abort: debug builds) or trapped.
+ *
+ * Any build of the module: the full one (build/rabbit.wasm: replays and call scripts) or the device one
+ * (build/rabbit.device.wasm: replays; it has no test points, so a call script naming one stops with status 2).
  */
 
 #include <fcntl.h>
@@ -255,12 +258,19 @@ struct Z_vm_instance_t {
   int random_count, random_next;
 };
 
+static struct Z_vm_instance_t vm;
+
+#if PORT_ENV_ABORT
+/* Only a debug build imports env.abort (docs/ABI.md): its failed assertions. */
 struct Z_env_instance_t {
   struct Z_vm_instance_t* vm;
 };
 
-static struct Z_vm_instance_t vm;
 static struct Z_env_instance_t env = {&vm};
+#define INSTANTIATE() Z_rabbit_instantiate(&vm.module, &env, &vm)
+#else
+#define INSTANTIATE() Z_rabbit_instantiate(&vm.module, &vm)
+#endif
 
 /** The module's memory at [pointer, pointer + length); a range outside it is a bug in the module. */
 static uint8_t* memory_at(struct Z_vm_instance_t* v, uint32_t pointer, uint32_t length) {
@@ -273,8 +283,14 @@ static uint8_t* memory_at(struct Z_vm_instance_t* v, uint32_t pointer, uint32_t 
 
 static uint32_t io_in(void) { return *Z_rabbitZ_IO_IN(&vm.module); }
 static uint32_t io_in_capacity(void) { return *Z_rabbitZ_IO_IN_CAPACITY(&vm.module); }
+#if PORT_IO_OUT
 static uint32_t io_out(void) { return *Z_rabbitZ_IO_OUT(&vm.module); }
 static uint32_t io_out_capacity(void) { return *Z_rabbitZ_IO_OUT_CAPACITY(&vm.module); }
+#else
+/* No output buffer (the device build): a call script's out+N has nowhere to point. */
+static uint32_t io_out(void) { return 0; }
+static uint32_t io_out_capacity(void) { return 0; }
+#endif
 
 /** Starts a transcript line: "TIME BOOT TICKS " (virtual ms since the run began, boots so far, ticks this boot). */
 static void line_start(void) {
@@ -562,6 +578,7 @@ void Z_vmZ_report(struct Z_vm_instance_t* v, u32 kind, u32 pointer, u32 length) 
   }
 }
 
+#if PORT_ENV_ABORT
 /** An AssemblyScript string (UTF-16LE, its byte length at pointer - 4) to stderr, as ASCII. */
 static void say_string(struct Z_vm_instance_t* v, u32 pointer) {
   if (pointer < 4) return;
@@ -585,6 +602,7 @@ void Z_envZ_abort(struct Z_env_instance_t* e, u32 message, u32 file, u32 line, u
   say(2, ":", format_u32(buffer + sizeof buffer, column), "\n");
   _exit(3);
 }
+#endif
 
 /** wasm-rt's trap handler (compiled in with -DWASM_RT_TRAP_HANDLER=port_trap): a trap is a bug in the module. */
 void port_trap(wasm_rt_trap_t code) {
@@ -678,7 +696,7 @@ static void boot_instance(void) {
     vm.rng = vm.rng_boot_state;
     vm.boot_seed_pending = 1;
   }
-  Z_rabbit_instantiate(&vm.module, &env, &vm);
+  INSTANTIATE();
   vm.live = 1;
   line_start();
   out_str("instantiate\n");
@@ -898,7 +916,7 @@ static int calls(const char* script_path) {
   int failures = 0;
   vm.replaying = 0;
   memset(vm.flash, 0xff, sizeof vm.flash);
-  Z_rabbit_instantiate(&vm.module, &env, &vm);
+  INSTANTIATE();
   vm.live = 1;
   while ((line = next_line(&cursor)) != NULL) {
     if (*line == 0 || *line == '#') continue;

@@ -25,22 +25,40 @@ struct Z_vm_instance_t {
   int reboot_asked;
 };
 
+static struct Z_vm_instance_t vm;
+
+#if PORT_ENV_ABORT
+/* Only a debug build imports env.abort (its failed assertions); a firmware runs a release or the device build. */
 struct Z_env_instance_t {
   int unused;
 };
 
-static struct Z_vm_instance_t vm;
 static struct Z_env_instance_t env;
+#define INSTANTIATE() Z_rabbit_instantiate(&vm.module, &env, &vm)
+#else
+#define INSTANTIATE() Z_rabbit_instantiate(&vm.module, &vm)
+#endif
 
 /* TODO: the device's millisecond counter (any origin; it may wrap). */
 static uint32_t device_ms(void) { return 0; }
 
-/* TODO: the device's flash sector (4 KB, erased = 0xFF). */
-static uint8_t flash_sector[4096];
+/* TODO: where the device maps its 4 KB flash sector (erased = 0xFF): it is read in place, never copied to RAM. */
+#ifndef PORT_FLASH_SECTOR
+#define PORT_FLASH_SECTOR 0x00000000u
+#endif
+#define FLASH_SECTOR_SIZE 4096u
+static const uint8_t* flash_sector(void) { return (const uint8_t*)(uintptr_t)PORT_FLASH_SECTOR; }
 
-/* Heap for wasm2c's runtime (port/arm/rt.c's malloc): the module's 256 KiB memory and a few small tables. */
+/*
+ * Heap for wasm2c's runtime (port/arm/rt.c's malloc): the full module's memory (whole 64 KiB pages) and a few small
+ * tables. The device build's memory is port/arena.c's static array instead, so its heap holds the tables alone
+ * (port/build.mjs passes PORT_HEAP_BYTES for it).
+ */
+#ifndef PORT_HEAP_BYTES
+#define PORT_HEAP_BYTES ((256 + 8) * 1024)
+#endif
 void port_heap(void* base, uint32_t size);
-static uint8_t heap[(256 + 8) * 1024] __attribute__((aligned(8)));
+static uint8_t heap[PORT_HEAP_BYTES] __attribute__((aligned(8)));
 
 static uint8_t* module_bytes(uint32_t pointer) { return Z_rabbitZ_memory(&vm.module)->data + pointer; }
 
@@ -74,10 +92,10 @@ void Z_vmZ_mac_address(struct Z_vm_instance_t* v, u32 pointer) {
 /** Copy from the flash sector; offsets clamped to it; bytes past it read 0xFF. */
 void Z_vmZ_flash_read(struct Z_vm_instance_t* v, u32 offset, u32 pointer, u32 length) {
   (void)v;
-  uint32_t start = (int32_t)offset < 0 ? 0 : offset > sizeof flash_sector ? sizeof flash_sector : offset;
-  uint32_t available = sizeof flash_sector - start;
+  uint32_t start = (int32_t)offset < 0 ? 0 : offset > FLASH_SECTOR_SIZE ? FLASH_SECTOR_SIZE : offset;
+  uint32_t available = FLASH_SECTOR_SIZE - start;
   memset(module_bytes(pointer), 0xff, length);
-  memcpy(module_bytes(pointer), flash_sector + start, length < available ? length : available);
+  memcpy(module_bytes(pointer), flash_sector() + start, length < available ? length : available);
 }
 
 /** Write into the sector, atomically (the device reprograms the whole sector). */
@@ -135,12 +153,14 @@ void Z_vmZ_report(struct Z_vm_instance_t* v, u32 kind, u32 pointer, u32 length) 
   (void)v, (void)kind, (void)pointer, (void)length;
 }
 
+#if PORT_ENV_ABORT
 /** A failed assertion (debug builds): a bug. message and file are UTF-16 strings, byte length at pointer - 4. */
 void Z_envZ_abort(struct Z_env_instance_t* e, u32 message, u32 file, u32 line, u32 column) {
   (void)e, (void)message, (void)file, (void)line, (void)column;
   for (;;) {
   } /* TODO: log and reset the device */
 }
+#endif
 
 /** wasm2c's runtime calls this on a trap (compiled with -DWASM_RT_TRAP_HANDLER=port_trap): a bug, as above. */
 void port_trap(wasm_rt_trap_t code) {
@@ -149,10 +169,37 @@ void port_trap(wasm_rt_trap_t code) {
   } /* TODO: log and reset the device */
 }
 
-/* TODO: the network stack's events, delivered from here (never from inside an import). For received data: copy
- * at most IO_IN_CAPACITY bytes to module_bytes(*Z_rabbitZ_IO_IN(&vm.module)), then
- * Z_rabbitZ_tcp_event(&vm.module, handle, 1, length); likewise http_done and dns_done; button and ears too. */
-static void deliver_events(void) {}
+/*
+ * An event for the module, as the device's drivers leave it (TODO: the network stack, the HTTP and DNS clients, the
+ * button and the ears fill this in, from their interrupt handlers or their own loop). `volatile`: the compiler must
+ * not assume it stays empty, so every export a firmware calls is in the stub's footprint.
+ */
+typedef struct {
+  uint32_t kind; /* 0 none, then EVENT_* */
+  uint32_t a, b, c;
+} device_event;
+
+enum { EVENT_TCP = 1, EVENT_HTTP = 2, EVENT_DNS = 3, EVENT_BUTTON = 4, EVENT_EARS = 5 };
+
+static volatile device_event pending;
+
+/*
+ * Delivers what the drivers left, from the main loop (never from inside an import). For received bytes: copy at most
+ * IO_IN_CAPACITY of them to module_bytes(*Z_rabbitZ_IO_IN(&vm.module)) first, and give their length; the same for an
+ * HTTP body (http_done) and a DNS answer (dns_done).
+ */
+static void deliver_events(void) {
+  uint32_t kind = pending.kind, a = pending.a, b = pending.b, c = pending.c;
+  pending.kind = 0;
+  if (kind == EVENT_TCP) Z_rabbitZ_tcp_event(&vm.module, a, b, c);           /* handle, 0/1/-1, length */
+  else if (kind == EVENT_HTTP) Z_rabbitZ_http_done(&vm.module, a, b, c);     /* request, status or -1, length */
+  else if (kind == EVENT_DNS) Z_rabbitZ_dns_done(&vm.module, a, b, c);       /* request, count or -1, length */
+  else if (kind == EVENT_BUTTON) Z_rabbitZ_button(&vm.module, a);            /* 1 click, 2 double click */
+  else if (kind == EVENT_EARS) Z_rabbitZ_ears(&vm.module, a, b);             /* left, right */
+}
+
+/* TODO: sleep until the device clock reaches `ms` (this instance's time_ms) or an event comes. */
+static void sleep_until(uint32_t ms) { (void)ms; }
 
 /** The VM: one instance per boot, ticked every 50 ms; a reboot drops the instance and makes a fresh one. */
 void rabbit_firmware_main(void) {
@@ -162,7 +209,7 @@ void rabbit_firmware_main(void) {
   for (;;) {
     vm.boot_ms = device_ms();
     vm.reboot_asked = 0;
-    Z_rabbit_instantiate(&vm.module, &env, &vm);
+    INSTANTIATE();
     /* Quirks, SASL mechanism, registration form: exports to call here, before boot (all quirks start on). */
     Z_rabbitZ_boot(&vm.module);
     uint32_t next_tick = 50;
@@ -173,7 +220,10 @@ void rabbit_firmware_main(void) {
         Z_rabbitZ_tick(&vm.module);
         next_tick += 50;
       }
-      /* TODO: sleep until the next tick or event */
+      /* The ticks before next_tick_ms() do nothing (docs/ABI.md, "Lifecycle" 4): a device may sleep through them. */
+      uint32_t due = Z_rabbitZ_next_tick_ms(&vm.module);
+      if ((int32_t)due > (int32_t)next_tick) next_tick = due;
+      sleep_until(next_tick);
     }
     /* TODO: close this instance's connections, forget its requests; the flash stays. */
     Z_rabbit_free(&vm.module);

@@ -10,12 +10,18 @@
  * Calls by name: port/build.mjs generates build/port/gen/exports.c from rabbit.h, a table of every export whose
  * parameters are all i32, so that a script (the replay's setup calls, the call scripts) can name any export,
  * including ones added to the module after this host was written.
+ *
+ * What differs between modules, as macros from build/port/.../gen/port_module.h (generated from rabbit.h too):
+ * PORT_ENV_ABORT is 1 when the module imports env.abort (debug builds; no release build does), and then
+ * Z_rabbit_instantiate takes the env struct before the vm one; PORT_IO_OUT is 1 when it exports IO_OUT (the full
+ * module; the device build has no test points and no output buffer).
  */
 #ifndef PORT_H
 #define PORT_H
 
 #include <stdint.h>
 
+#include "port_module.h"
 #include "rabbit.h"
 
 typedef uint32_t (*port_export_fn)(Z_rabbit_instance_t* module, const uint32_t* args);

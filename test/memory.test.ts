@@ -3,21 +3,35 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { Core, modulePath } from "../host/core.js";
+import { compileModule, Core, coreImports, modulePath, type Build } from "../host/core.js";
 import { memoryLimits } from "../host/wasm-info.js";
 import { seedConnections } from "./helpers.js";
 
-for (const variant of ["release", "debug", "core"] as const) {
-  test(`${variant} module: memory initial == maximum, and it cannot grow`, () => {
+/** A build's memory and arena_end, with no service behind its imports (the device build has no IO_OUT: no Core). */
+function instantiate(build: Build): { memory: WebAssembly.Memory; arena_end(): number } {
+  let instance: WebAssembly.Instance | undefined = undefined;
+  instance = new WebAssembly.Instance(compileModule(build), coreImports({}, () => instance!.exports.memory as WebAssembly.Memory));
+  return instance.exports as unknown as { memory: WebAssembly.Memory; arena_end(): number };
+}
+
+for (const variant of ["release", "debug", "core", "device"] as const) {
+  test(`${variant} module: memory initial == maximum, no page more than its memory map needs, and it cannot grow`, () => {
     const limits = memoryLimits(readFileSync(modulePath(variant)));
     assert.equal(limits.maximum, limits.initial);
     assert.ok(limits.initial > 0);
-    const core = Core.load({}, variant);
-    assert.equal(core.exports.memory.buffer.byteLength, limits.initial * 65536);
-    assert.throws(() => core.exports.memory.grow(1), RangeError);
-    assert.ok(core.exports.arena_end() <= limits.initial * 65536, "static data fits the declared memory");
+    const exports = instantiate(variant);
+    assert.equal(exports.memory.buffer.byteLength, limits.initial * 65536);
+    assert.throws(() => exports.memory.grow(1), RangeError);
+    assert.ok(exports.arena_end() <= limits.initial * 65536, "static data fits the declared memory");
+    assert.equal(limits.initial, Math.ceil(exports.arena_end() / 65536), "the memory is what the memory map uses, in whole pages");
   });
 }
+
+test("the device build: one page, of which its memory map uses less than 30 KiB (the rabbit's RAM)", () => {
+  const limits = memoryLimits(readFileSync(modulePath("device")));
+  assert.equal(limits.initial, 1);
+  assert.ok(instantiate("device").arena_end() < 30 * 1024);
+});
 
 for (const variant of ["release", "core"] as const) test(`${variant} module: memory size is unchanged after hashing 1 MiB and tokenizing 10 MB`, () => {
   const core = Core.load({}, variant);

@@ -14,16 +14,18 @@ export const BASE64_BAD_LENGTH: i32 = -3;
 export const BASE64_NO_ROOM: i32 = -4;
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/** The alphabet's 64 bytes (ALPHABET is a literal: its length, then its bytes). */
+const ALPHABET_BYTES: usize = ALPHABET + 1;
 
 /** Fills the reverse table; called once at module start. */
 export function base64Setup(): void {
   memory.fill(BASE64_DECODE_TABLE, 0xff, 256);
-  for (let i = 0; i < 64; i++) store<u8>(BASE64_DECODE_TABLE + ALPHABET.charCodeAt(i), <u8>i);
+  for (let i = 0; i < 64; i++) store<u8>(BASE64_DECODE_TABLE + <usize>load<u8>(ALPHABET_BYTES + <usize>i), <u8>i);
 }
 
 // @ts-ignore: decorator
 @inline function alphabet(index: u32): u8 {
-  return <u8>load<u16>(changetype<usize>(ALPHABET) + (<usize>(index & 63) << 1));
+  return load<u8>(ALPHABET_BYTES + <usize>(index & 63));
 }
 
 /** Length of the encoding of `length` bytes. */

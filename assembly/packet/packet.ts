@@ -6,6 +6,7 @@
 
 import { PACKET, PACKET_CAPACITY } from "../memory-map";
 import { decodeReceivedBase64 } from "../rabbit/base64-in";
+import { Ascii } from "../util/bytes";
 import { log } from "../rabbit/report";
 import { REPORT_FRAME, REPORT_PACKET_ERROR, reportBytes, reportText } from "../rabbit/report";
 
@@ -86,7 +87,7 @@ function frameAt(index: i32): i32 {
   return at;
 }
 
-function reject(code: i32, reason: string): i32 {
+function reject(code: i32, reason: Ascii): i32 {
   log(reason);
   reportText(REPORT_PACKET_ERROR, reason);
   return code;

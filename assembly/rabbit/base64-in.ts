@@ -6,8 +6,6 @@ import { quirk, QUIRK_B64_DEC_NUL, QUIRK_B64_DEC_PHASE } from "../quirks";
 
 /** Decodes base64 text into `out`; the decoded length, or < 0 (bad base64, no room). */
 export function decodeReceivedBase64(pointer: usize, length: i32, out: usize, capacity: i32): i32 {
-  const nul = quirk(QUIRK_B64_DEC_NUL);
-  const phase = quirk(QUIRK_B64_DEC_PHASE);
-  if (!nul && !phase) return base64Decode(pointer, length, out, capacity);
-  return base64DecodeFirmware(pointer, length, out, capacity, nul, phase);
+  if (!quirk(QUIRK_B64_DEC_NUL) && !quirk(QUIRK_B64_DEC_PHASE)) return base64Decode(pointer, length, out, capacity);
+  return base64DecodeFirmware(pointer, length, out, capacity, quirk(QUIRK_B64_DEC_NUL), quirk(QUIRK_B64_DEC_PHASE));
 }

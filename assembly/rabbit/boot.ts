@@ -16,7 +16,7 @@ import {
   URL_CAPACITY,
   URL_WRITER,
 } from "../memory-map";
-import { bytesEqualAscii, hexDigit, indexOfByte } from "../util/bytes";
+import { Ascii, bytesEqualAscii, hexDigit, indexOfByte } from "../util/bytes";
 import { fieldData, fieldLength, fieldSet } from "../util/field";
 import { staticWriter, Writer } from "../util/writer";
 import { flash_read, http_get, mac_address } from "../vm/host";
@@ -84,7 +84,7 @@ export function requestLocate(): i32 {
 }
 
 /** GET PINGSRV/vl/sendMailXMPP.jsp?m=MAC&d=DOMAIN&r=REASON&v=18673, fire and forget (spec §6.4). */
-export function reportFailure(reason: string): void {
+export function reportFailure(reason: Ascii): void {
   const url = urlWriter();
   url.bytes(fieldData(PING_SERVER), fieldLength(PING_SERVER));
   url.ascii("/vl/sendMailXMPP.jsp?m=");

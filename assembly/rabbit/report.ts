@@ -1,6 +1,7 @@
 // What the rabbit tells the outside: its UART log (the "[vm]" lines of the captures, in the firmware's wording) and
 // reports to the host (vm.report) that a host may show, such as status changes, decoded packet frames or errors.
 
+import { Ascii, asciiData, asciiLength } from "../util/bytes";
 import { fieldData, fieldLength } from "../util/field";
 import { report } from "../vm/host";
 import { uartBegin, uartEnd, uartLine } from "../vm/uart";
@@ -15,24 +16,21 @@ export const REPORT_REBOOT: i32 = 7; //       payload: why the rabbit reboots
 export const REPORT_RESOURCE: i32 = 8; //     payload: the resource asked for
 
 /** One UART line. */
-export function log(text: string): void {
+export function log(text: Ascii): void {
   uartLine(text);
 }
 
 /** One UART line: a literal then a field. */
-export function logField(text: string, field: usize): void {
+export function logField(text: Ascii, field: usize): void {
   const line = uartBegin();
   line.ascii(text);
   line.bytes(fieldData(field), fieldLength(field));
   uartEnd();
 }
 
-/** A report whose payload is an ASCII literal. */
-export function reportText(kind: i32, text: string): void {
-  // Literals are UTF-16 in the module's data: the ASCII bytes are written to a scratch line first.
-  const line = uartBegin();
-  line.ascii(text);
-  report(kind, line.base, line.length);
+/** A report whose payload is a literal. */
+export function reportText(kind: i32, text: Ascii): void {
+  report(kind, asciiData(text), asciiLength(text));
 }
 
 export function reportBytes(kind: i32, pointer: usize, length: i32): void {

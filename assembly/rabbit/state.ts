@@ -30,6 +30,7 @@ import {
   SERVER_URL,
   SERVER_URL_CAPACITY,
 } from "../memory-map";
+import { Ascii } from "../util/bytes";
 import { fieldInit } from "../util/field";
 import { time_ms } from "../vm/host";
 
@@ -54,8 +55,8 @@ export const STATE_UNBIND: i32 = 7;
 export const STATE_FREE: i32 = 8;
 
 /** The names the rabbit reports (vm.report) and the host shows, by number. */
-export const STATUS_NAMES: StaticArray<string> = ["booting", "opening", "logging", "loggedin", "opened", "closed", "registration-error"];
-export const STATE_NAMES: StaticArray<string> = [
+export const STATUS_NAMES: StaticArray<Ascii> = ["booting", "opening", "logging", "loggedin", "opened", "closed", "registration-error"];
+export const STATE_NAMES: StaticArray<Ascii> = [
   "ssLogging", "ssRegister1", "ssRegister2", "ssBind", "ssStartSession", "ssGetSource", "ssPresence", "ssUnBind", "ssFree",
 ];
 

@@ -1,5 +1,24 @@
-// Byte-string helpers. Strings in the module are (pointer, length) pairs of raw bytes; literals written in the source
-// are AssemblyScript strings (UTF-16), used only for their ASCII characters and never allocated.
+// Byte-string helpers. Strings in the module are (pointer, length) pairs of raw bytes, and its literals are byte
+// strings too (Ascii, below): there is no AssemblyScript string (UTF-16) in the module.
+
+/**
+ * A string literal as the module stores it: the address of its length (one byte, 0..255) followed by its bytes. Every
+ * "..." in assembly/ is one: scripts/ascii-literals.mjs (an asc transform, asconfig.json) rewrites them at compile
+ * time, so `log("Receive : ")` passes an Ascii. Characters are bytes (Latin-1); a literal is at most 255 of them.
+ */
+export type Ascii = usize;
+
+/** The literal's length in bytes. */
+// @ts-ignore: decorator
+@inline export function asciiLength(literal: Ascii): i32 {
+  return <i32>load<u8>(literal);
+}
+
+/** The address of the literal's first byte. */
+// @ts-ignore: decorator
+@inline export function asciiData(literal: Ascii): usize {
+  return literal + 1;
+}
 
 /** a[0..aLength) equals b[0..bLength). Word by word: names and URIs are short, a bulk call would cost more. */
 export function bytesEqual(a: usize, aLength: i32, b: usize, bLength: i32): bool {
@@ -21,20 +40,15 @@ export function copySmall(destination: usize, source: usize, length: i32): void 
   for (; i < length; i++) store<u8>(destination + i, load<u8>(source + i));
 }
 
-/** The bytes equal an ASCII literal. */
-export function bytesEqualAscii(pointer: usize, length: i32, literal: string): bool {
-  if (length != literal.length) return false;
-  const chars = changetype<usize>(literal);
-  for (let i = 0; i < length; i++) {
-    if (<u32>load<u8>(pointer + i) != <u32>load<u16>(chars + (<usize>i << 1))) return false;
-  }
-  return true;
+/** The bytes equal a literal. */
+export function bytesEqualAscii(pointer: usize, length: i32, literal: Ascii): bool {
+  return bytesEqual(pointer, length, asciiData(literal), asciiLength(literal));
 }
 
-/** The bytes start with an ASCII literal. */
-export function bytesStartWithAscii(pointer: usize, length: i32, literal: string): bool {
-  if (length < literal.length) return false;
-  return bytesEqualAscii(pointer, literal.length, literal);
+/** The bytes start with a literal. */
+export function bytesStartWithAscii(pointer: usize, length: i32, literal: Ascii): bool {
+  if (length < asciiLength(literal)) return false;
+  return bytesEqual(pointer, asciiLength(literal), asciiData(literal), asciiLength(literal));
 }
 
 /** Index of the first `byte` in [from, length), or -1. */
@@ -45,18 +59,16 @@ export function indexOfByte(pointer: usize, length: i32, byte: i32, from: i32 = 
   return -1;
 }
 
-/** Index of the first occurrence of an ASCII literal in [from, length), or -1. */
-export function indexOfAscii(pointer: usize, length: i32, literal: string, from: i32 = 0): i32 {
-  const needleLength = literal.length;
+/** Index of the first occurrence of a literal in [from, length), or -1. */
+export function indexOfAscii(pointer: usize, length: i32, literal: Ascii, from: i32 = 0): i32 {
+  const needleLength = asciiLength(literal);
   if (needleLength == 0) return from;
-  const chars = changetype<usize>(literal);
-  const first = <i32>load<u16>(chars);
+  const needle = asciiData(literal);
+  const first = <i32>load<u8>(needle);
   const last = length - needleLength;
   for (let i = from; i <= last; i++) {
     if (<i32>load<u8>(pointer + i) != first) continue;
-    let j = 1;
-    while (j < needleLength && <u32>load<u8>(pointer + i + j) == <u32>load<u16>(chars + (<usize>j << 1))) j++;
-    if (j == needleLength) return i;
+    if (memory.compare(pointer + i, needle, <usize>needleLength) == 0) return i;
   }
   return -1;
 }
@@ -84,10 +96,9 @@ export function writeHex(pointer: usize, length: i32, out: usize): void {
   }
 }
 
-/** Copies the ASCII literal to `out`; returns its length. The caller guarantees the room. */
-export function writeAscii(out: usize, literal: string): i32 {
-  const chars = changetype<usize>(literal);
-  const length = literal.length;
-  for (let i = 0; i < length; i++) store<u8>(out + i, <u8>load<u16>(chars + (<usize>i << 1)));
+/** Copies the literal to `out`; returns its length. The caller guarantees the room. */
+export function writeAscii(out: usize, literal: Ascii): i32 {
+  const length = asciiLength(literal);
+  memory.copy(out, asciiData(literal), <usize>length);
   return length;
 }

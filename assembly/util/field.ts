@@ -2,7 +2,7 @@
 // (domain, JID, nonce, ...) are fields declared in memory-map.ts; setting one that would not fit leaves it unchanged
 // and says so.
 
-import { bytesEqual, bytesEqualAscii } from "./bytes";
+import { Ascii, asciiData, asciiLength, bytesEqual, bytesEqualAscii } from "./bytes";
 
 export const FIELD_HEADER: i32 = 8;
 
@@ -37,13 +37,8 @@ export function fieldSet(field: usize, pointer: usize, length: i32): bool {
   return true;
 }
 
-export function fieldSetAscii(field: usize, literal: string): bool {
-  const length = literal.length;
-  if (length > fieldCapacity(field)) return false;
-  const chars = changetype<usize>(literal);
-  for (let i = 0; i < length; i++) store<u8>(fieldData(field) + i, <u8>load<u16>(chars + (<usize>i << 1)));
-  store<i32>(field, length);
-  return true;
+export function fieldSetAscii(field: usize, literal: Ascii): bool {
+  return fieldSet(field, asciiData(literal), asciiLength(literal));
 }
 
 /** Copies one field into another; false if it does not fit. */
@@ -55,7 +50,7 @@ export function fieldEquals(field: usize, pointer: usize, length: i32): bool {
   return bytesEqual(fieldData(field), fieldLength(field), pointer, length);
 }
 
-export function fieldEqualsAscii(field: usize, literal: string): bool {
+export function fieldEqualsAscii(field: usize, literal: Ascii): bool {
   return bytesEqualAscii(fieldData(field), fieldLength(field), literal);
 }
 

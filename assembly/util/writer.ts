@@ -1,9 +1,11 @@
 // A bounded output buffer. Writes past the capacity are dropped and remembered in `overflowed`; nothing is ever written
-// beyond the buffer. The state lives in static memory (see `staticWriter`), so writers cost no allocation.
+// beyond the buffer. The state lives in static memory (see `staticWriter`), so writers cost no allocation. One writer
+// streams instead (the UART's, vm/uart.ts): when its buffer is full it hands it to the UART and goes on from its start.
 
 import { BASE64_NO_ROOM, base64Encode } from "../codec/base64";
 import { WRITER_STATE_SIZE } from "../memory-map";
-import { hexDigit } from "./bytes";
+import { uart_write } from "../vm/host";
+import { Ascii, asciiData, asciiLength, hexDigit } from "./bytes";
 
 @unmanaged
 export class Writer {
@@ -11,10 +13,20 @@ export class Writer {
   capacity: i32;
   length: i32;
   overflowed: bool;
+  /** A full buffer goes to uart_write and the writer goes on (never overflows); set by streamingWriter. */
+  streaming: bool;
 
   reset(): void {
     this.length = 0;
     this.overflowed = false;
+  }
+
+  /** A streaming writer's full buffer is written to the UART: true; a bounded writer is full: false. */
+  private drain(): bool {
+    if (!this.streaming) return false;
+    uart_write(this.base, this.length);
+    this.length = 0;
+    return true;
   }
 
   room(): i32 {
@@ -22,7 +34,7 @@ export class Writer {
   }
 
   byte(b: i32): void {
-    if (this.length >= this.capacity) {
+    if (this.length >= this.capacity && !this.drain()) {
       this.overflowed = true;
       return;
     }
@@ -31,6 +43,15 @@ export class Writer {
   }
 
   bytes(pointer: usize, count: i32): void {
+    // Streaming: fill the buffer and drain it while the bytes do not fit (each pass takes at least one byte).
+    while (this.streaming && count > this.capacity - this.length && this.capacity > 0) {
+      const take = this.capacity - this.length;
+      memory.copy(this.base + this.length, pointer, <usize>take);
+      this.length += take;
+      pointer += <usize>take;
+      count -= take;
+      this.drain();
+    }
     if (count > this.capacity - this.length) {
       this.overflowed = true;
       count = this.capacity - this.length;
@@ -39,11 +60,9 @@ export class Writer {
     this.length += count;
   }
 
-  /** Appends the ASCII characters of a literal. */
-  ascii(literal: string): void {
-    const chars = changetype<usize>(literal);
-    const count = literal.length;
-    for (let i = 0; i < count; i++) this.byte(<i32>load<u16>(chars + (<usize>i << 1)));
+  /** Appends the bytes of a literal. */
+  ascii(literal: Ascii): void {
+    this.bytes(asciiData(literal), asciiLength(literal));
   }
 
   /** Appends `count` copies of a byte. */
@@ -86,7 +105,15 @@ export function staticWriter(state: usize, base: usize, capacity: i32): Writer {
   const writer = changetype<Writer>(state);
   writer.base = base;
   writer.capacity = capacity;
+  writer.streaming = false;
   writer.reset();
+  return writer;
+}
+
+/** As staticWriter, but the writer streams to the UART (uart_write) whenever its buffer is full. */
+export function streamingWriter(state: usize, base: usize, capacity: i32): Writer {
+  const writer = staticWriter(state, base, capacity);
+  writer.streaming = true;
   return writer;
 }
 

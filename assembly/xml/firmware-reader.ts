@@ -31,6 +31,8 @@ export const FW_TEXT: i32 = 2;
 export const FW_ATTRIBUTE_SYNTAX: i32 = -1;
 /** The stanza does not fit the tree, or nests deeper than XML_DEPTH_MAX. */
 export const FW_TOO_LARGE: i32 = -2;
+/** firmware_read was given a slot outside 0 .. TREE_SLOTS - 1: nothing was read. */
+export const FW_BAD_SLOT: i32 = -3;
 
 export let fwRestStart: i32 = 0;
 export let fwRestEnd: i32 = 0;

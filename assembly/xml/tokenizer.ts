@@ -47,7 +47,7 @@ import {
   XML_TEXT_BUFFER,
   XML_TEXT_BUFFER_CAPACITY,
 } from "../memory-map";
-import { bytesEqual, copySmall } from "../util/bytes";
+import { asciiData, bytesEqual, copySmall } from "../util/bytes";
 import { ENTITY_BAD_REFERENCE, ENTITY_UNKNOWN, entityCodepoint, isXmlChar, utf8Encode, utf8Length } from "./entities";
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -976,9 +976,10 @@ function parseEndTag(start: usize, end: usize): i32 {
   const open = XML_OPEN_POOL + <usize>load<i32>(record);
   let i = 0;
   if (name + <usize>nameLength < end) {
-    // Names are short: whole words while they last, then bytes.
+    // Names are short: whole words while they last, then bytes. A differing word goes to the byte loop, which finds
+    // the byte and says mismatch or bad UTF-8 as it would if the chunk had ended there (fuzz/regressions).
     for (; i + 8 <= nameLength; i += 8) {
-      if (load<u64>(open + i) != load<u64>(name + i)) return fail(XML_ERROR_MISMATCHED_TAG);
+      if (load<u64>(open + i) != load<u64>(name + i)) break;
     }
   }
   for (; i < nameLength; i++) {
@@ -1021,7 +1022,7 @@ function parseBang(start: usize, end: usize): i32 {
   // "<![CDATA["
   for (let i = 3; i < 9; i++) {
     if (start + <usize>i >= end) return UNIT_INCOMPLETE;
-    if (<i32>load<u8>(start + i) != <i32>"<![CDATA[".charCodeAt(i)) return fail(XML_ERROR_MALFORMED);
+    if (<i32>load<u8>(start + i) != <i32>load<u8>(asciiData("<![CDATA[") + <usize>i)) return fail(XML_ERROR_MALFORMED);
   }
   unitEnd = start + 9;
   bracketRun = 0;
@@ -1036,7 +1037,7 @@ function parseDeclaration(start: usize, end: usize): i32 {
   for (let i = 2; i < 6; i++) {
     if (start + <usize>i >= end) return UNIT_INCOMPLETE;
     const c = <i32>load<u8>(start + i);
-    if (i < 5 ? c != <i32>"<?xml".charCodeAt(i) : (classOf(c) & C_SPACE) == 0) return fail(XML_ERROR_PROCESSING_INSTRUCTION);
+    if (i < 5 ? c != <i32>load<u8>(asciiData("<?xml") + <usize>i) : (classOf(c) & C_SPACE) == 0) return fail(XML_ERROR_PROCESSING_INSTRUCTION);
   }
   for (let i = 6; i < XML_DECLARATION_MAX; i++) {
     if (start + <usize>i >= end) return UNIT_INCOMPLETE;

@@ -25,6 +25,8 @@ export const READ_STANZA: i32 = 2;
 export const READ_STREAM_END: i32 = 3;
 /** The stanza does not fit a tree (nodes, attributes or pool). Tokenizer errors are passed on as they are (< 0). */
 export const READ_TOO_LARGE: i32 = -100;
+/** stanza_next was given a slot outside 0 .. TREE_SLOTS - 1: nothing was read. */
+export const READ_BAD_SLOT: i32 = -101;
 
 let headerAttributesPending: i32 = 0;
 let failure: i32 = 0;

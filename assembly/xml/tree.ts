@@ -18,7 +18,7 @@ import {
   TREE_SLOTS,
   XML_DEPTH_MAX,
 } from "../memory-map";
-import { bytesEqual, bytesEqualAscii } from "../util/bytes";
+import { Ascii, bytesEqual, bytesEqualAscii } from "../util/bytes";
 
 export const NODE_ELEMENT: u8 = 1;
 export const NODE_TEXT: u8 = 2;
@@ -64,6 +64,11 @@ const POOL_OFFSET: usize = ATTRIBUTES_OFFSET + <usize>TREE_ATTRS_MAX * <usize>TR
 assert(offsetof<TreeNode>() == <usize>TREE_NODE_SIZE);
 assert(offsetof<TreeAttribute>() == <usize>TREE_ATTR_SIZE);
 assert(offsetof<TreeHeader>() == <usize>TREE_HEADER_SIZE);
+
+/** A slot number the host may pass (stanza_next, stanza_dump, firmware_read): 0 .. TREE_SLOTS - 1. */
+export function treeSlotValid(index: i32): bool {
+  return index >= 0 && index < TREE_SLOTS;
+}
 
 /** Address of tree slot `index`. */
 export function treeSlot(index: i32): usize {
@@ -234,7 +239,7 @@ export function treeCloseElement(tree: usize): void {
 // Reading
 
 /** Index (in the tree's attribute table) of the element's attribute `name`, or -1. */
-export function treeAttributeIndex(tree: usize, element: i32, name: string): i32 {
+export function treeAttributeIndex(tree: usize, element: i32, name: Ascii): i32 {
   const node = treeNode(tree, element);
   const start = <i32>node.attributeStart;
   const end = start + <i32>node.attributeCount;

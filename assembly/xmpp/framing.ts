@@ -7,6 +7,7 @@
 //     (xml-ws-between), after which nothing is ever read again on this stream;
 //   - the XML one: the streaming tokenizer (xml/tree-builder.ts), any split, whitespace between stanzas ignored.
 
+import { FIRMWARE_ONLY } from "../build";
 import { FW_RX, FW_RX_CAPACITY } from "../memory-map";
 import { quirk, QUIRK_HEADER_ONE_CHUNK, QUIRK_XML_ATTR_SYNTAX, QUIRK_XML_WS_BETWEEN, usesFirmwareReader } from "../quirks";
 import { bytesStartWithAscii, indexOfAscii, indexOfByte } from "../util/bytes";
@@ -33,6 +34,12 @@ let deaf = false;
 let pendingPointer: usize = 0;
 let pendingLength = 0;
 
+/** The firmware's framing: always in the device build, else as the quirks said at the stream's start. */
+// @ts-ignore: decorator
+@inline function firmwareFraming(): bool {
+  return FIRMWARE_ONLY || firmware;
+}
+
 /** A new stream (a new connection, or the restart after SASL success). */
 export function framingReset(): void {
   firmware = usesFirmwareReader();
@@ -41,14 +48,14 @@ export function framingReset(): void {
   deaf = false;
   pendingLength = 0;
   framingError = 0;
-  treeBuilderReset();
+  if (!FIRMWARE_ONLY) treeBuilderReset();
 }
 
 /** Hands over a received chunk; then call framingNext until it returns FRAME_NEED_MORE. */
 export function framingFeed(pointer: usize, length: i32): void {
   pendingPointer = pointer;
   pendingLength = length;
-  if (firmware) return;
+  if (firmwareFraming()) return;
   const fed = treeBuilderFeed(pointer, length);
   // Every read is drained before the next one, and reads arrive in IO_IN, which ends far before the memory does.
   assert(fed == 0);
@@ -56,7 +63,7 @@ export function framingFeed(pointer: usize, length: i32): void {
 
 /** The next item from the bytes fed so far; a stanza or header goes into `tree`. */
 export function framingNext(tree: usize): i32 {
-  return firmware ? firmwareNext(tree) : xmlNext(tree);
+  return firmwareFraming() ? firmwareNext(tree) : xmlNext(tree);
 }
 
 function xmlNext(tree: usize): i32 {

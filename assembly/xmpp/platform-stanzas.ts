@@ -12,7 +12,7 @@ import {
   QUIRK_REPLY_TO_RESULT,
 } from "../quirks";
 import { ADDRESS_INT, addressField, nextId } from "../rabbit/state";
-import { bytesEqual, bytesEqualAscii, indexOfByte } from "../util/bytes";
+import { Ascii, bytesEqual, bytesEqualAscii, indexOfByte } from "../util/bytes";
 import { fieldData, fieldEquals, fieldLength, fieldSet } from "../util/field";
 import { Writer } from "../util/writer";
 import { NODE_ELEMENT, treeNode } from "../xml/tree";
@@ -46,7 +46,7 @@ export function isPing(tree: usize): bool {
  * Starts a reply: <iq from='JID' to='FROM' type='TYPE' id='ID'> (from: bind-from only; to and id if the request had
  * them). `from` may be overridden (the ping echo uses the request's `to`).
  */
-function replyStart(type: string, fromOverride: bool): Writer {
+function replyStart(type: Ascii, fromOverride: bool): Writer {
   const writer = begin();
   writer.ascii("<iq ");
   if (quirk(QUIRK_BIND_FROM)) {
@@ -71,12 +71,12 @@ function replyStart(type: string, fromOverride: bool): Writer {
   return writer;
 }
 
-function replyEmpty(type: string): void {
+function replyEmpty(type: Ascii): void {
   replyStart(type, false).ascii("/>");
   end();
 }
 
-function replyError(condition: string): void {
+function replyError(condition: Ascii): void {
   const writer = replyStart("error", false);
   writer.ascii("><error type='cancel'><");
   writer.ascii(condition);
@@ -239,12 +239,12 @@ function firstElement(tree: usize, parent: i32): i32 {
   return -1;
 }
 
-const ADDRESS_NAMES: StaticArray<string> = ["int", "asr", "ppt", "rfid", "itmode", "sources"];
+const ADDRESS_NAMES: StaticArray<Ascii> = ["int", "asr", "ppt", "rfid", "itmode", "sources"];
 
 /** violet:iq:addresses: each known child's text is stored. */
 function storeAddresses(tree: usize, node: i32): void {
   for (let i = 0; i < ADDRESS_NAMES.length; i++) {
-    const found = child(tree, node, ADDRESS_NAMES[i]);
+    const found = child(tree, node, unchecked(ADDRESS_NAMES[i]));
     if (found >= 0 && text(tree, found)) fieldSet(addressField(i), valuePointer, valueLength);
   }
 }

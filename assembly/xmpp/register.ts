@@ -7,13 +7,13 @@
 //   binary  the published compiled 18673: jabber:iq:register, username and password (XEP-0077);
 //   seed    the seed log's patched build: jabber:iq:register plus <name> and <email>.
 
-import { DOMAIN, JID, MAC_COLONS, MAC_HEX, PASSWORD, SCRATCH } from "../memory-map";
+import { DOMAIN, JID, MAC_COLONS, MAC_HEX, PASSWORD, PASSWORD_PENDING, SCRATCH } from "../memory-map";
 import { md5 } from "../crypto/md5";
 import { FLASH_PASSWORD_FLAG, FLASH_PASSWORD_FLAG_OFFSET, PASSWORD_LENGTH } from "../flash-map";
 import { quirk, QUIRK_BIND_FROM, QUIRK_MD5_LENGTH, QUIRK_PASSWORD_SEED, QUIRK_REGISTER_XOR } from "../quirks";
 import { nextId } from "../rabbit/state";
-import { hexDigit, hexValue, writeHex } from "../util/bytes";
-import { fieldData, fieldLength, fieldSet } from "../util/field";
+import { Ascii, hexDigit, hexValue, writeHex } from "../util/bytes";
+import { fieldCopy, fieldData, fieldLength, fieldSet } from "../util/field";
 import { flash_write, rand, random_bytes, srand, time_ms } from "../vm/host";
 import { begin, end, escapedField } from "./output";
 
@@ -37,7 +37,7 @@ export function currentRegisterForm(): i32 {
   return registerForm;
 }
 
-function registerNamespace(): string {
+function registerNamespace(): Ascii {
   return registerForm == REGISTER_FORM_STOCK ? "violet:iq:register" : "jabber:iq:register";
 }
 
@@ -60,10 +60,12 @@ export function sendRegisterGet(): bool {
 
 /**
  * The password (spec §6.3): with password-seed, srand(t) then one draw k, and the 12 hex digits after the first of
- * MD5(decimal(k) MACC decimal(t)), t = time_ms; otherwise 12 hex digits from the host's secure source.
+ * MD5(decimal(k) MACC decimal(t)), t = time_ms; otherwise 12 hex digits from the host's secure source. It is pending
+ * (PASSWORD_PENDING) until the registration's result: a connection lost before it leaves the rabbit's password as it
+ * was, never one the server may not have.
  */
 export function generatePassword(): void {
-  const password = fieldData(PASSWORD);
+  const password = fieldData(PASSWORD_PENDING);
   if (quirk(QUIRK_PASSWORD_SEED)) {
     const t = time_ms();
     srand(t);
@@ -79,7 +81,7 @@ export function generatePassword(): void {
     random_bytes(SCRATCH, 6);
     writeHex(SCRATCH, 6, password);
   }
-  store<i32>(PASSWORD, PASSWORD_LENGTH);
+  store<i32>(PASSWORD_PENDING, PASSWORD_LENGTH);
 }
 
 function writeDecimal(out: usize, value: u32): i32 {
@@ -94,10 +96,10 @@ function writeDecimal(out: usize, value: u32): i32 {
   return length;
 }
 
-/** hex-XOR(password, MAC), digit by digit (spec §6.3): the 12 bytes registration sends with register-xor. */
+/** hex-XOR(pending password, MAC), digit by digit (spec §6.3): the 12 bytes registration sends with register-xor. */
 export function writeXoredPassword(out: usize): void {
   for (let i = 0; i < PASSWORD_LENGTH; i++) {
-    const a = hexValue(<i32>load<u8>(fieldData(PASSWORD) + i));
+    const a = hexValue(<i32>load<u8>(fieldData(PASSWORD_PENDING) + i));
     const b = hexValue(<i32>load<u8>(fieldData(MAC_HEX) + i));
     store<u8>(out + i, <u8>hexDigit((a ^ b) & 15));
   }
@@ -123,7 +125,7 @@ export function sendRegisterSet(): bool {
     writeXoredPassword(SCRATCH);
     writer.bytes(SCRATCH, PASSWORD_LENGTH);
   } else {
-    escapedField(writer, PASSWORD);
+    escapedField(writer, PASSWORD_PENDING);
   }
   writer.ascii("</password>");
   if (registerForm == REGISTER_FORM_SEED) {
@@ -137,8 +139,9 @@ export function sendRegisterSet(): bool {
   return end();
 }
 
-/** After a successful registration: 'd' and the password at 208 (one sector rewrite). */
+/** After a successful registration: the pending password is the password, and 'd' and it at 208 (one sector rewrite). */
 export function storePassword(): void {
+  fieldCopy(PASSWORD, PASSWORD_PENDING);
   store<u8>(SCRATCH, <u8>FLASH_PASSWORD_FLAG);
   memory.copy(SCRATCH + 1, fieldData(PASSWORD), PASSWORD_LENGTH);
   flash_write(FLASH_PASSWORD_FLAG_OFFSET, SCRATCH, 1 + PASSWORD_LENGTH);

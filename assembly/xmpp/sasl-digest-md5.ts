@@ -18,7 +18,6 @@ import {
   SASL_HA1,
   SASL_HA2,
   SASL_HEX,
-  SASL_ASCII,
   SASL_NONCE,
   SASL_PLAIN_WRITER,
   SASL_QOP,
@@ -39,7 +38,7 @@ import {
   QUIRK_CNONCE_NUL,
   QUIRK_MD5_LENGTH,
 } from "../quirks";
-import { bytesEqualAscii, writeHex } from "../util/bytes";
+import { Ascii, asciiData, asciiLength, bytesEqualAscii, writeHex } from "../util/bytes";
 import { fieldClear, fieldData, fieldEquals, fieldLength, fieldSet, fieldSetAscii } from "../util/field";
 import { Writer } from "../util/writer";
 import { rand, random_bytes } from "../vm/host";
@@ -250,7 +249,7 @@ function parseRfc(pointer: usize, length: i32): i32 {
 }
 
 /** A comma-separated list (with optional whitespace) holds the item. */
-function listHas(pointer: usize, length: i32, item: string): bool {
+function listHas(pointer: usize, length: i32, item: Ascii): bool {
   let i = 0;
   while (i < length) {
     while (i < length && (isLws(<i32>load<u8>(pointer + i)) || load<u8>(pointer + i) == 0x2c)) i++;
@@ -262,7 +261,7 @@ function listHas(pointer: usize, length: i32, item: string): bool {
 }
 
 /** A value equals a literal, trailing NULs aside (the firmware's compare reads its zero padding, spec §7.2). */
-function valueIs(field: usize, literal: string): bool {
+function valueIs(field: usize, literal: Ascii): bool {
   let length = fieldLength(field);
   while (length > 0 && load<u8>(fieldData(field) + length - 1) == 0) length--;
   return bytesEqualAscii(fieldData(field), length, literal);
@@ -282,7 +281,7 @@ function makeCnonce(): void {
   const cnonce = fieldData(SASL_CNONCE);
   let length = 0;
   if (quirk(QUIRK_CNONCE_LCG)) {
-    for (; length < 13; length++) store<u8>(cnonce + length, <u8>CNONCE_DIGITS.charCodeAt(rand() & 15));
+    for (; length < 13; length++) store<u8>(cnonce + length, load<u8>(asciiData(CNONCE_DIGITS) + <usize>(rand() & 15)));
   } else {
     random_bytes(DIGEST, 8);
     writeHex(DIGEST, 8, cnonce);
@@ -311,15 +310,12 @@ function updateField(field: usize): void {
   md5Update(fieldData(field), fieldLength(field));
 }
 
-function updateAscii(literal: string): void {
-  // Literals are UTF-16 in the module's data: their ASCII bytes go through SASL_ASCII.
-  const length = literal.length;
-  for (let i = 0; i < length; i++) store<u8>(SASL_ASCII + i, <u8>literal.charCodeAt(i));
-  md5Update(SASL_ASCII, length);
+function updateAscii(literal: Ascii): void {
+  md5Update(asciiData(literal), asciiLength(literal));
 }
 
 /** hex(MD5(KD)) for A2 = prefix + "xmpp/" + domain, into HEX. HA1 must be computed. */
-function kd(a2Prefix: string): void {
+function kd(a2Prefix: Ascii): void {
   // HA2
   md5Init();
   updateAscii(a2Prefix);

@@ -1,8 +1,10 @@
 // SASL (RFC 6120 §6; spec §7): which mechanism, and each step of the exchange handed to the mechanism's own file:
 // sasl-digest-md5.ts (the firmware's, RFC 2831), sasl-scram.ts (SCRAM-SHA-1, RFC 5802), sasl-plain.ts (RFC 4616).
 // The firmware asks for DIGEST-MD5 whatever is offered (mech-blind); the standard profile takes the best offered:
-// SCRAM-SHA-1, then DIGEST-MD5, then PLAIN. The host may force one (`sasl_force`).
+// SCRAM-SHA-1, then DIGEST-MD5, then PLAIN. The host may force one (`sasl_force`). The device build (FIRMWARE_ONLY)
+// has DIGEST-MD5 alone: each dispatch below ends after it there, and the other mechanisms are not compiled.
 
+import { FIRMWARE_ONLY } from "../build";
 import { MAC_HEX, PASSWORD, SCRATCH, SCRATCH_CAPACITY } from "../memory-map";
 import { quirk, QUIRK_MECH_BLIND } from "../quirks";
 import { treeNode } from "../xml/tree";
@@ -34,6 +36,7 @@ export function saslForce(mechanism: i32): void {
 /** Notes which mechanisms the <mechanisms> element at `node` lists. */
 export function saslOffered(tree: usize, node: i32): void {
   offered = 0;
+  if (FIRMWARE_ONLY) return; // mech-blind: the offer is never read
   const end = <i32>treeNode(tree, node).end;
   for (let i = node + 1; i < end; i++) {
     if (!isNamed(tree, i, "mechanism") || !text(tree, i)) continue;
@@ -45,6 +48,7 @@ export function saslOffered(tree: usize, node: i32): void {
 
 /** The mechanism to use with what was offered, or MECHANISM_NONE. */
 export function saslChoose(): i32 {
+  if (FIRMWARE_ONLY) return MECHANISM_DIGEST_MD5;
   if (forced != MECHANISM_NONE) return forced;
   if (quirk(QUIRK_MECH_BLIND)) return MECHANISM_DIGEST_MD5;
   if (offered & (1 << MECHANISM_SCRAM_SHA_1)) return MECHANISM_SCRAM_SHA_1;
@@ -61,6 +65,7 @@ export function saslCurrent(): i32 {
 export function saslStart(mechanism: i32): bool {
   current = mechanism;
   if (mechanism == MECHANISM_DIGEST_MD5) return digestAuth();
+  if (FIRMWARE_ONLY) return false;
   if (mechanism == MECHANISM_PLAIN) return plainAuth(fieldData(MAC_HEX), fieldLength(MAC_HEX), fieldData(PASSWORD), fieldLength(PASSWORD));
   if (mechanism == MECHANISM_SCRAM_SHA_1) {
     const length = scramClientFirst(fieldData(MAC_HEX), fieldLength(MAC_HEX));
@@ -77,7 +82,7 @@ export function saslStart(mechanism: i32): bool {
 /** A <challenge>: the mechanism's next step (sasl-common.ts's CHALLENGE_* results). */
 export function saslChallenge(tree: usize, node: i32): i32 {
   if (current == MECHANISM_DIGEST_MD5) return digestChallenge(tree, node);
-  if (current != MECHANISM_SCRAM_SHA_1) return CHALLENGE_BAD; // PLAIN has no challenge
+  if (FIRMWARE_ONLY || current != MECHANISM_SCRAM_SHA_1) return CHALLENGE_BAD; // PLAIN has no challenge
   const length = decodePayload(tree, node, SCRATCH, SCRATCH_CAPACITY);
   if (length <= 0) return CHALLENGE_BAD;
   // The server-first message, or (from servers that do not put it in <success>) the server-final one.
@@ -102,7 +107,7 @@ export function saslChallenge(tree: usize, node: i32): i32 {
  */
 export function saslSuccessProves(tree: usize, node: i32): bool {
   if (current == MECHANISM_DIGEST_MD5) return digestSuccessProves(tree, node);
-  if (current != MECHANISM_SCRAM_SHA_1) return true;
+  if (FIRMWARE_ONLY || current != MECHANISM_SCRAM_SHA_1) return true;
   if (scramVerified()) return true;
   const length = decodePayload(tree, node, SCRATCH, SCRATCH_CAPACITY);
   return length > 0 && scramServerFinal(SCRATCH, length) == SCRAM_OK;
@@ -111,7 +116,7 @@ export function saslSuccessProves(tree: usize, node: i32): bool {
 /** Forgets the exchange (spec §7.5). */
 export function saslClear(): void {
   digestClear();
-  scramClear();
+  if (!FIRMWARE_ONLY) scramClear();
   current = MECHANISM_NONE;
 }
 

@@ -4,9 +4,9 @@
 //   - xml-first-text: an element's text is its first child if that is text; otherwise all its text children joined.
 // Results come back through the globals below, valid until the next call.
 
-import { SCRATCH, SCRATCH_CAPACITY } from "../memory-map";
+import { TEXT_GATHER, TEXT_GATHER_CAPACITY } from "../memory-map";
 import { quirk, QUIRK_XML_FIRST_TEXT, QUIRK_XML_PREFIX_LITERAL, usesFirmwareReader } from "../quirks";
-import { bytesEqualAscii, indexOfByte } from "../util/bytes";
+import { Ascii, asciiData, asciiLength, bytesEqual, bytesEqualAscii, indexOfByte } from "../util/bytes";
 import { NODE_ELEMENT, NODE_TEXT, treeAttribute, treeAttributeIndex, treeNode } from "../xml/tree";
 
 /** The value found by attribute(), text(). */
@@ -28,29 +28,21 @@ function literalNames(): bool {
 }
 
 /** The element's name is `name` (written with its prefix, if any, as the firmware compared it). */
-export function isNamed(tree: usize, node: i32, name: string): bool {
+export function isNamed(tree: usize, node: i32, name: Ascii): bool {
   const n = treeNode(tree, node);
   if (n.kind != NODE_ELEMENT) return false;
   if (literalNames()) return bytesEqualAscii(n.namePointer, n.nameLength, name);
   // Namespace-aware: compare local names.
   const skip = n.prefixLength > 0 ? <i32>n.prefixLength + 1 : 0;
-  const colon = name.indexOf(":");
-  return localEquals(n.namePointer + skip, n.nameLength - skip, name, colon + 1);
-}
-
-function localEquals(pointer: usize, length: i32, name: string, from: i32): bool {
-  if (length != name.length - from) return false;
-  for (let i = 0; i < length; i++) {
-    if (<i32>load<u8>(pointer + i) != name.charCodeAt(from + i)) return false;
-  }
-  return true;
+  const local = indexOfByte(asciiData(name), asciiLength(name), 0x3a) + 1;
+  return bytesEqual(n.namePointer + skip, n.nameLength - skip, asciiData(name) + <usize>local, asciiLength(name) - local);
 }
 
 /**
  * The element is in namespace `ns`: its resolved namespace, or, read the firmware's way, its `xmlns` attribute (an
  * element whose name has a prefix counts as in the namespace the prefix stands for).
  */
-export function inNamespace(tree: usize, node: i32, ns: string): bool {
+export function inNamespace(tree: usize, node: i32, ns: Ascii): bool {
   const n = treeNode(tree, node);
   if (literalNames()) {
     if (indexOfByte(n.namePointer, n.nameLength, 0x3a) >= 0) return true;
@@ -60,12 +52,12 @@ export function inNamespace(tree: usize, node: i32, ns: string): bool {
 }
 
 /** Both of the above. */
-export function isElement(tree: usize, node: i32, name: string, ns: string): bool {
+export function isElement(tree: usize, node: i32, name: Ascii, ns: Ascii): bool {
   return isNamed(tree, node, name) && inNamespace(tree, node, ns);
 }
 
 /** The first direct child element named `name`, or -1 (the firmware's lookup: by name only). */
-export function child(tree: usize, parent: i32, name: string): i32 {
+export function child(tree: usize, parent: i32, name: Ascii): i32 {
   const end = <i32>treeNode(tree, parent).end;
   let i = parent + 1;
   while (i < end) {
@@ -77,13 +69,13 @@ export function child(tree: usize, parent: i32, name: string): i32 {
 }
 
 /** The first direct child named `name`, if it is in `ns`; else -1. */
-export function childIn(tree: usize, parent: i32, name: string, ns: string): i32 {
+export function childIn(tree: usize, parent: i32, name: Ascii, ns: Ascii): i32 {
   const found = child(tree, parent, name);
   return found >= 0 && inNamespace(tree, found, ns) ? found : -1;
 }
 
 /** Finds attribute `name` of the element; its value in valuePointer/valueLength. */
-export function attribute(tree: usize, node: i32, name: string): bool {
+export function attribute(tree: usize, node: i32, name: Ascii): bool {
   const index = treeAttributeIndex(tree, node, name);
   if (index < 0) return false;
   const a = treeAttribute(tree, index);
@@ -93,13 +85,13 @@ export function attribute(tree: usize, node: i32, name: string): bool {
 }
 
 /** The attribute equals a literal. */
-export function attributeIs(tree: usize, node: i32, name: string, value: string): bool {
+export function attributeIs(tree: usize, node: i32, name: Ascii, value: Ascii): bool {
   return attribute(tree, node, name) && bytesEqualAscii(valuePointer, valueLength, value);
 }
 
 /**
  * The element's text into valuePointer/valueLength; false if it has none. With xml-first-text only a first child
- * that is text counts; otherwise all text children are joined (in SCRATCH when there are several).
+ * that is text counts; otherwise all text children are joined (in TEXT_GATHER when there are several).
  */
 export function text(tree: usize, node: i32): bool {
   const end = <i32>treeNode(tree, node).end;
@@ -117,13 +109,13 @@ export function text(tree: usize, node: i32): bool {
     if (n.kind == NODE_TEXT && <i32>n.level == <i32>treeNode(tree, node).level + 1) {
       if (count == 0) valuePointer = n.namePointer;
       if (count == 1) {
-        // A second piece: gather them in SCRATCH.
-        memory.copy(SCRATCH, valuePointer, <usize>length);
-        valuePointer = SCRATCH;
+        // A second piece: gather them in TEXT_GATHER.
+        memory.copy(TEXT_GATHER, valuePointer, <usize>length);
+        valuePointer = TEXT_GATHER;
       }
       if (count >= 1) {
-        const take = min(<i32>n.nameLength, SCRATCH_CAPACITY - length);
-        memory.copy(SCRATCH + <usize>length, n.namePointer, <usize>take);
+        const take = min(<i32>n.nameLength, TEXT_GATHER_CAPACITY - length);
+        memory.copy(TEXT_GATHER + <usize>length, n.namePointer, <usize>take);
         length += take;
       } else {
         length = <i32>n.nameLength;
