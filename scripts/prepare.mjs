@@ -1,9 +1,11 @@
 // Makes a fresh clone runnable with nothing but Node: installs the npm packages if they are missing or stale, builds
 // the module and the host if any source is newer than its output, and with --test also makes sure the real XMPP
-// servers the integration tests run against are installed (Debian packages, via apt-get), and with --test or --port
-// the port kit's C toolchain (port/README.md).
+// servers the integration tests run against and the browser of the web page's test (Chromium) are installed (Debian
+// packages, via apt-get), with --test or --port the port kit's C toolchain (port/README.md), and with --test or --fuzz
+// the fuzz targets' clang (fuzz/README.md).
 //
-// Used by `npm start`, `npm test`, `npm run bench` and `npm run port:test` (their pre-scripts), and by .ci/run.
+// Used by `npm start`, `npm test`, `npm run bench`, `npm run port:test` and `npm run fuzz` (their pre-scripts), and by
+// .ci/run.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -43,20 +45,24 @@ if (!existsSync(installed) || mtime(installed) < mtime(lock)) {
 }
 
 // 2. Build when a source is newer than what was built from it.
-const wasmSources = Math.max(newestMtime(join(root, "assembly")), mtime(join(root, "asconfig.json")));
+const wasmSources = Math.max(newestMtime(join(root, "assembly")), ...["asconfig.json", "scripts/build-wasm.mjs", "scripts/ascii-literals.mjs", "scripts/pack-data.mjs"].map((file) => mtime(join(root, file))));
 const hostSources = Math.max(newestMtime(join(root, "host")), newestMtime(join(root, "test")), mtime(join(root, "tsconfig.json")));
-const wasmBuilt = Math.min(...["rabbit.wasm", "rabbit.debug.wasm", "rabbit.sizes.wasm", "core.wasm", "core.sizes.wasm", "abi.wasm"].map((file) => mtime(join(root, "build", file))));
+const wasmBuilt = Math.min(...["rabbit.wasm", "rabbit.debug.wasm", "rabbit.sizes.wasm", "rabbit.device.wasm", "rabbit.device.sizes.wasm", "core.wasm", "core.sizes.wasm", "abi.wasm", "abi.device.wasm"].map((file) => mtime(join(root, "build", file))));
 const hostBuilt = mtime(join(root, "build", "host", "cli.js"));
 if (wasmBuilt < wasmSources) run("npm", ["run", "--silent", "build:wasm"]);
 if (hostBuilt < hostSources) run("npm", ["run", "--silent", "build:host"]);
 
 // 3. Debian packages: the real servers for the integration tests (--test), and the port kit's C toolchain (--test,
-// --port; port/README.md): wasm2c, gcc, the ARMv4T cross compiler with its binutils and libc headers, qemu-arm.
+// --port; port/README.md): wasm2c, gcc, the ARMv4T cross compiler with its binutils and libc headers, qemu-arm; and
+// the fuzz targets' (--test, --fuzz; fuzz/README.md): wasm2c, clang and its libFuzzer and sanitizer runtimes.
 const forPort = forTests || process.argv.includes("--port");
-if (forTests || forPort) {
+const forFuzz = forTests || process.argv.includes("--fuzz");
+if (forTests || forPort || forFuzz) {
   const missing = [];
   if (forTests && !existsSync("/usr/sbin/ejabberdctl")) missing.push("ejabberd");
   if (forTests && !existsSync("/usr/bin/prosody")) missing.push("prosody");
+  // The web page's browser test drives Debian's Chromium (playwright-core never downloads a browser here).
+  if (forTests && !existsSync("/usr/bin/chromium")) missing.push("chromium");
   if (forPort) {
     const portPackages = [
       ["/usr/bin/wasm2c", "wabt"],
@@ -68,6 +74,14 @@ if (forTests || forPort) {
     ];
     for (const [file, name] of portPackages) if (!existsSync(file)) missing.push(name);
     if (!existsSync("/usr/bin/qemu-arm") && !existsSync("/usr/bin/qemu-arm-static")) missing.push("qemu-user-static");
+  }
+  if (forFuzz) {
+    if (!existsSync("/usr/bin/wasm2c") && !missing.includes("wabt")) missing.push("wabt");
+    if (!existsSync("/usr/bin/clang")) missing.push("clang");
+    // compiler-rt (libFuzzer, ASan, UBSan) is only recommended by clang, and apt-get here skips recommendations.
+    const runtime = spawnSync("clang", ["--print-runtime-dir"], { encoding: "utf8" });
+    const dir = runtime.status === 0 ? runtime.stdout.trim() : "";
+    if (!dir || !existsSync(dir) || !readdirSync(dir).some((f) => f.startsWith("libclang_rt.fuzzer-"))) missing.push("libclang-rt-14-dev");
   }
   if (missing.length > 0) {
     const sudo = process.getuid && process.getuid() !== 0 ? ["sudo"] : [];

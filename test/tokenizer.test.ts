@@ -302,3 +302,26 @@ test("an attribute value of XML_ATTR_VALUE_MAX (2048) bytes is taken, one more i
     }
   }
 });
+
+test("nesting: 32 levels with the stream taken, one more refused (XML_DEPTH_MAX), whole and split", () => {
+  const nested = (levels: number) => HEADER + "<a>".repeat(levels - 1) + "</a>".repeat(levels - 1);
+  for (const c of [core, release, coreOnly]) {
+    assert.equal(errorOf(nested(32), c), undefined);
+    assert.equal(errorOf(nested(33), c), "too deep");
+    const input = Buffer.from(nested(33));
+    for (const cut of [HEADER.length + 93, HEADER.length + 95]) {
+      assert.equal(tokenize(c, [input.subarray(0, cut), input.subarray(cut)]).error, "too deep", `cut at ${cut}`);
+    }
+  }
+});
+
+test("an end tag differing by a bad UTF-8 byte in a long name: the same error whole and cut anywhere (fuzz finding)", () => {
+  const input = Buffer.concat([Buffer.from(HEADER + "<s><mechanism>D</"), Buffer.from([0xc8]), Buffer.from("mmmmmmmm>")]);
+  for (const c of [core, release, coreOnly]) {
+    const whole = tokenize(c, [input]).error;
+    assert.equal(whole, "invalid UTF-8");
+    for (let cut = HEADER.length; cut < input.length; cut++) {
+      assert.equal(tokenize(c, [input.subarray(0, cut), input.subarray(cut)]).error, whole, `cut at ${cut - HEADER.length}`);
+    }
+  }
+});
