@@ -2,7 +2,7 @@
 // points (boot, tick, the TCP/HTTP/DNS callbacks) from the scheduler's loop only, never from inside an import, as
 // the bytecode VM did; a reboot replaces the instance and keeps the flash.
 
-import { compileModule, coreImports, DNS_TYPE_SRV, TCP_EVENT_CLOSED, TCP_EVENT_DATA, TCP_EVENT_WRITABLE, type CoreExports, type CoreServices, type Variant } from "./core.js";
+import { compileModule, coreImports, DNS_TYPE_SRV, TCP_EVENT_CLOSED, TCP_EVENT_DATA, TCP_EVENT_WRITABLE, type CoreExports, type CoreServices, type RabbitExports, type Variant } from "./core.js";
 import { profileQuirks, quirkIndex, type Profile, type QuirkSettings } from "./quirks.js";
 import type { Resolver } from "./vm/dns.js";
 import type { Flash } from "./vm/flash.js";
@@ -101,12 +101,32 @@ export interface RabbitOptions {
   resolver: Resolver;
   random?: VmRandom;
   secure?: SecureRandom;
+  /** The module to run; default: `device` for a rabbit the device build can be (firmwareOnly), else `release`. */
   variant?: Variant;
   listener?: RabbitListener;
   /** The main loop's period (20 Hz). */
   tickMs?: number;
+  /**
+   * "every": a tick every tickMs, as the VM did (replays, the port kit's recordings). "due" (the default): a tick only
+   * when the module says one can do something (next_tick_ms), on the same grid: the same behaviour, and an idle rabbit
+   * costs nothing.
+   */
+  ticks?: "every" | "due";
+  /** A bug planted in the module on purpose (test_plant): the simulator's own tests. */
+  plantedBug?: number;
   /** How long a reboot takes before the fresh instance boots. */
   rebootDelayMs?: number;
+}
+
+/**
+ * The rabbit is what the device build runs (assembly/device.ts): the `firmware` profile with the firmware's quirks,
+ * no SASL mechanism forced and no bug planted. Such a rabbit runs on the device build, one 64 KiB page, unless its
+ * options name another variant.
+ */
+export function firmwareOnly(options: Pick<RabbitOptions, "profile" | "quirks" | "sasl" | "plantedBug">): boolean {
+  if ((options.profile ?? "firmware") !== "firmware" || options.sasl !== undefined || options.plantedBug) return false;
+  const firmware = profileQuirks("firmware");
+  return Object.entries(options.quirks ?? {}).every(([name, on]) => (firmware as Record<string, boolean>)[name] === on);
 }
 
 export function parseMac(mac: string | Uint8Array): Uint8Array {
@@ -122,13 +142,17 @@ export function parseMac(mac: string | Uint8Array): Uint8Array {
 export class Rabbit {
   readonly mac: Uint8Array;
   readonly options: RabbitOptions;
+  /** The module this rabbit runs (RabbitOptions.variant). */
+  readonly variant: Variant;
   private readonly random: VmRandom;
   private readonly secure: SecureRandom;
-  private exports!: CoreExports;
+  private exports!: RabbitExports;
   private memory!: Uint8Array;
   private bootTime = 0;
   private instanceNumber = 0;
   private tickTimer: Timer | undefined;
+  /** With "due" ticks: the time_ms the pending tick is for (-1: none). */
+  private tickDueMs = -1;
   private inside = false;
   private rebootPending = false;
   /** Between the reboot and the new instance's boot: the old instance gets nothing more. */
@@ -142,6 +166,10 @@ export class Rabbit {
   constructor(options: RabbitOptions) {
     this.options = options;
     this.mac = parseMac(options.mac);
+    this.variant = options.variant ?? (firmwareOnly(options) ? "device" : "release");
+    if (this.variant === "device" && !firmwareOnly(options)) {
+      throw new Error("the device build runs the firmware profile with the firmware's quirks only (no --sasl, no planted bug)");
+    }
     this.random = options.random ?? new VmRandom();
     this.secure = options.secure ?? new SecureRandom();
   }
@@ -158,6 +186,20 @@ export class Rabbit {
     if (this.tickTimer) this.options.scheduler.cancel(this.tickTimer);
     for (const { connection } of this.connections.values()) connection.close();
     this.connections.clear();
+  }
+
+  /** Ticks given to the module so far (all instances). */
+  tickCalls = 0;
+  /** HTTP and DNS requests the module waits for an answer to. */
+  private requestsWaiting = 0;
+
+  /**
+   * What this rabbit waits for: a tick, open connections, HTTP or DNS answers, a reboot. All zero and false while it is
+   * not online is a silent stall (the simulator's invariant).
+   */
+  waitingFor(): { tick: boolean; connections: number; requests: number; rebooting: boolean } {
+    const tick = this.options.ticks === "every" ? !this.stopped : this.tickTimer !== undefined;
+    return { tick, connections: this.connections.size, requests: this.requestsWaiting, rebooting: this.rebooting };
   }
 
   /** Boots so far (1 after start, one more per reboot). */
@@ -182,6 +224,14 @@ export class Rabbit {
     this.call(() => this.exports.ears(left, right));
   }
 
+  /** Moves the rabbit's clock forward by `ms` (a host clock that jumps: simulations). Its timers see the jump. */
+  jumpClock(ms: number): void {
+    if (ms <= 0) return;
+    this.bootTime -= ms;
+    this.tickDueMs = -2; // the pending tick's delay was computed on the old clock
+    if (this.options.ticks !== "every" && this.exports) this.scheduleDueTick();
+  }
+
   /** Milliseconds since the current instance booted (the rabbit's time_ms). */
   timeMs(): number {
     return (this.options.scheduler.now() - this.bootTime) & 0x7fffffff;
@@ -194,9 +244,9 @@ export class Rabbit {
     this.random.booted();
     this.uartLine = "";
     let webAssemblyInstance: WebAssembly.Instance | undefined;
-    const imports = coreImports(this.services(instance), () => (webAssemblyInstance!.exports as unknown as CoreExports).memory);
-    webAssemblyInstance = new WebAssembly.Instance(compileModule(this.options.variant ?? "release"), imports);
-    this.exports = webAssemblyInstance.exports as unknown as CoreExports;
+    const imports = coreImports(this.services(instance), () => (webAssemblyInstance!.exports as unknown as RabbitExports).memory);
+    webAssemblyInstance = new WebAssembly.Instance(compileModule(this.variant), imports);
+    this.exports = webAssemblyInstance.exports as unknown as RabbitExports;
     this.memory = new Uint8Array(this.exports.memory.buffer);
     this.applyQuirks();
     this.options.listener?.booted?.(instance);
@@ -204,10 +254,15 @@ export class Rabbit {
     this.scheduleTick(instance);
   }
 
+  /** The settings made before boot: quirks, SASL mechanism, planted bug (the device build has them for good), form. */
   private applyQuirks(): void {
-    const settings = { ...profileQuirks(this.options.profile ?? "firmware"), ...(this.options.quirks ?? {}) };
-    for (const [name, on] of Object.entries(settings)) this.exports.quirk_set(quirkIndex(name), on ? 1 : 0);
-    if (this.options.sasl) this.exports.sasl_force(SASL_MECHANISMS.indexOf(this.options.sasl));
+    if (this.variant !== "device") {
+      const full = this.exports as CoreExports;
+      const settings = { ...profileQuirks(this.options.profile ?? "firmware"), ...(this.options.quirks ?? {}) };
+      for (const [name, on] of Object.entries(settings)) full.quirk_set(quirkIndex(name), on ? 1 : 0);
+      if (this.options.sasl) full.sasl_force(SASL_MECHANISMS.indexOf(this.options.sasl));
+      if (this.options.plantedBug) full.test_plant(this.options.plantedBug);
+    }
     const form = REGISTRATION_FORMS.indexOf(this.registration);
     if (this.exports.register_form_set(form) !== 1) throw new Error(`the module has no registration form ${this.registration}`);
   }
@@ -218,11 +273,35 @@ export class Rabbit {
   }
 
   private scheduleTick(instance: number): void {
-    this.tickTimer = this.options.scheduler.after(this.options.tickMs ?? 50, () => {
+    if (this.options.ticks === "every") {
+      this.tickTimer = this.options.scheduler.after(this.options.tickMs ?? 50, () => {
+        if (this.stopped || instance !== this.instanceNumber) return;
+        this.tickCalls++;
+        this.call(() => this.exports.tick());
+        // A reboot asked for inside this tick stops the old instance's loop (the new one starts its own).
+        if (instance === this.instanceNumber && !this.stopped && !this.rebooting) this.scheduleTick(instance);
+      });
+      return;
+    }
+    this.scheduleDueTick();
+  }
+
+  /** "due" ticks: one timer, at the time the module names (rescheduled after every entry into the module). */
+  private scheduleDueTick(): void {
+    if (this.stopped || this.rebooting) return;
+    const due = this.exports.next_tick_ms();
+    if (due === this.tickDueMs && this.tickTimer) return;
+    if (this.tickTimer) this.options.scheduler.cancel(this.tickTimer);
+    this.tickTimer = undefined;
+    this.tickDueMs = due;
+    if (due < 0) return;
+    const instance = this.instanceNumber;
+    this.tickTimer = this.options.scheduler.after(Math.max(0, due - this.timeMs()), () => {
+      this.tickTimer = undefined;
+      this.tickDueMs = -1;
       if (this.stopped || instance !== this.instanceNumber) return;
+      this.tickCalls++;
       this.call(() => this.exports.tick());
-      // A reboot asked for inside this tick stops the old instance's loop (the new one starts its own).
-      if (instance === this.instanceNumber && !this.stopped && !this.rebooting) this.scheduleTick(instance);
     });
   }
 
@@ -239,13 +318,17 @@ export class Rabbit {
     if (this.rebootPending) {
       this.rebootPending = false;
       this.doReboot();
+      return;
     }
+    if (this.options.ticks !== "every") this.scheduleDueTick();
   }
 
   private doReboot(): void {
     this.rebooting = true;
     this.options.listener?.rebooting?.();
     if (this.tickTimer) this.options.scheduler.cancel(this.tickTimer);
+    this.tickTimer = undefined;
+    this.tickDueMs = -1;
     for (const { connection } of this.connections.values()) connection.close();
     this.connections.clear();
     const instance = this.instanceNumber;
@@ -289,6 +372,8 @@ export class Rabbit {
     const listener = o.listener;
     return {
       uartWrite: (bytes) => {
+        // Nobody reads the UART (a fleet): no line is built.
+        if (!listener?.uart) return;
         this.uartLine += Buffer.from(bytes).toString("latin1");
         let newline: number;
         while ((newline = this.uartLine.indexOf("\n")) >= 0) {
@@ -358,7 +443,9 @@ export class Rabbit {
     const request = this.nextRequest++;
     const listener = this.options.listener;
     listener?.http?.(url, wantBody);
+    if (wantBody) this.requestsWaiting++;
     this.options.http.get(url, (answer) => {
+      if (wantBody) this.requestsWaiting--;
       if (!wantBody || !current()) return;
       listener?.httpAnswered?.(url, answer.status, answer.error);
       this.deliverBytes(answer.body.subarray(0, this.exports.IO_IN_CAPACITY.value as number), (length) =>
@@ -372,7 +459,9 @@ export class Rabbit {
     const request = this.nextRequest++;
     const listener = this.options.listener;
     listener?.dns?.("SRV", name);
+    this.requestsWaiting++;
     this.options.resolver.srv(name, (records, error) => {
+      this.requestsWaiting--;
       if (!current()) return;
       if (error) listener?.dnsFailed?.("SRV", name, error);
       const encoded = Buffer.concat(records.map((r) => {
@@ -393,7 +482,9 @@ export class Rabbit {
     const request = this.nextRequest++;
     const listener = this.options.listener;
     listener?.dns?.("A", name);
+    this.requestsWaiting++;
     this.options.resolver.a(name, (address, error) => {
+      this.requestsWaiting--;
       if (!current()) return;
       if (error) listener?.dnsFailed?.("A", name, error);
       const encoded = Buffer.from(address ?? "", "latin1");

@@ -36,6 +36,8 @@ export interface ReplayOptions {
   limitMs?: number;
   /** The registration form; default: the one the log's SEND blocks show (logRegistrationForm). */
   registration?: RegistrationForm;
+  /** The host's tick mode: "every" by default (the VM's loop, which the port kit records); "due" must give the same. */
+  ticks?: "every" | "due";
 }
 
 /**
@@ -196,6 +198,8 @@ class Replay {
       random: new VmRandom(options.rngState),
       secure: new SecureRandom("replay"),
       variant: options.variant,
+      // The VM's own loop, tick by tick, unless asked: what the port kit records and its C host replays.
+      ticks: options.ticks ?? "every",
       listener: this.listener(),
     });
   }

@@ -24,13 +24,19 @@ function online(steps: Step[], quirks = {}) {
 const PLATFORM = "net.violet.platform@xmpp.platform.violet.net/sources";
 
 test("the keep-alive: one space after more than 8 s without I/O, and the server's silence is fine", () => {
-  const { server, run, rabbit } = online([]);
+  const { server, run, rabbit, scheduler } = online([]);
   const sent: string[] = [];
-  server.peer!.onData = (bytes) => sent.push(Buffer.from(bytes).toString("latin1"));
+  const times: number[] = [];
+  server.peer!.onData = (bytes) => {
+    sent.push(Buffer.from(bytes).toString("latin1"));
+    times.push(scheduler.now());
+  };
   run(25_000);
   assert.ok(sent.length >= 2, `${sent.length} keep-alives in 25 s`);
   assert.ok(sent.every((s) => s === " "));
   assert.equal(rabbit.status, "opened");
+  // "More than 8 s" on the seconds clock: one every 9 s once idle (the keep-alive is I/O itself).
+  assert.equal(times[1]! - times[0]!, 9_000);
 });
 
 test("the read timeout: no read for more than 60 s disconnects (writes do not count without read-timeout-writes)", () => {

@@ -40,6 +40,8 @@ export interface VirtualRabbitOptions {
   srv?: Record<string, SrvRecord[]>;
   addresses?: Record<string, string>;
   rngSeed?: number;
+  /** The host's tick mode (Rabbit's default: "due"). */
+  ticks?: "every" | "due";
 }
 
 export interface VirtualRabbit {
@@ -82,6 +84,7 @@ export function virtualRabbit(options: VirtualRabbitOptions = {}): VirtualRabbit
     random: new VmRandom(),
     secure: new SecureRandom(`test-${options.rngSeed ?? 0}`),
     variant: options.variant ?? "debug",
+    ticks: options.ticks,
     listener: {
       uart: (line) => {
         recorded.uart.push(line);

@@ -64,3 +64,10 @@ test("nabaztag-vm replay (the command) exits 0 on the seed, 1 on a mismatch, 2 o
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /--time takes K=MS/);
 });
+
+test("the seed replays the same with due ticks: the same transcript as tick by tick", () => {
+  const every = replayFile(SEED_LOG_PATH, SEED_OPTIONS);
+  const due = replayFile(SEED_LOG_PATH, { ...SEED_OPTIONS, ticks: "due" });
+  assert.equal(due.ok, true, due.errors.join("\n"));
+  assert.deepEqual(due.transcript, every.transcript);
+});

@@ -144,9 +144,19 @@ export interface RealHttpOptions {
   requestsInFlightMax?: number;
   /** Host name lookup (node:net's form); default dns.lookup. */
   lookup?: LookupFunction;
+  /** The source address to connect from (a fleet spreads its rabbits over 127.x addresses). */
+  localAddress?: string;
 }
 
-type Settings = Required<Omit<RealHttpOptions, "lookup">> & { lookup?: LookupFunction };
+type Settings = Required<Omit<RealHttpOptions, "lookup" | "localAddress">> & { lookup?: LookupFunction; localAddress?: string };
+
+/**
+ * A timer for a deadline that fires only after the event loop has polled for I/O once more: when the loop was busy
+ * (a burst of work), an answer that arrived meanwhile wins over a timeout that is merely late.
+ */
+function deadline(ms: number, expire: () => void): NodeJS.Timeout {
+  return setTimeout(() => setImmediate(expire), ms);
+}
 
 const EMPTY = new Uint8Array();
 
@@ -169,7 +179,7 @@ class Exchange {
 
   start(target: HttpTarget): void {
     const ms = this.settings.responseTimeoutMs;
-    this.deadline = setTimeout(() => this.fail(`timeout: no complete answer within ${ms} ms${this.progress}`), ms);
+    this.deadline = deadline(ms, () => this.fail(`timeout: no complete answer within ${ms} ms${this.progress}`));
     this.send(target);
   }
 
@@ -202,16 +212,24 @@ class Exchange {
       setHost: false,
       maxHeaderSize: HTTP_HEADER_BYTES_MAX,
       ...(this.settings.lookup ? { lookup: this.settings.lookup } : {}),
+      ...(this.settings.localAddress ? { localAddress: this.settings.localAddress } : {}),
       // The rabbit's own request headers (HTTP/1.0 semantics: the answer ends when the server closes).
       headers: { "User-Agent": "MTL", Pragma: "no-cache", "Icy-MetaData": "1", Host: target.host, Connection: "close" },
     });
     this.request = request;
     const connectMs = this.settings.connectTimeoutMs;
     clearTimeout(this.connectTimer);
-    this.connectTimer = setTimeout(() => this.fail(`timeout: no connection within ${connectMs} ms`), connectMs);
+    let connected = false;
+    const connect = () => {
+      connected = true;
+      clearTimeout(this.connectTimer);
+    };
+    this.connectTimer = deadline(connectMs, () => {
+      if (!connected && request === this.request) this.fail(`timeout: no connection within ${connectMs} ms`);
+    });
     request.on("socket", (socket) => {
-      if (socket.connecting) socket.once("connect", () => clearTimeout(this.connectTimer));
-      else clearTimeout(this.connectTimer);
+      if (socket.connecting) socket.once("connect", connect);
+      else connect();
     });
     request.on("response", (response) => {
       if (request === this.request) this.onResponse(response, target);
@@ -277,6 +295,7 @@ export class RealHttp implements HttpClient {
       responseTimeoutMs: options.responseTimeoutMs ?? HTTP_RESPONSE_TIMEOUT_MS,
       requestsInFlightMax: options.requestsInFlightMax ?? HTTP_REQUESTS_IN_FLIGHT_MAX,
       lookup: options.lookup,
+      localAddress: options.localAddress,
     };
   }
 

@@ -23,8 +23,17 @@ export interface Network {
   open(address: string, port: number, events: ConnectionEvents): Connection;
 }
 
+export interface RealNetworkOptions {
+  /** The source address to connect from (a fleet spreads its rabbits over 127.x addresses: ephemeral ports). */
+  localAddress?: string;
+  /** Why a connection failed (its error code: ECONNREFUSED, EMFILE, ...), before `closed`. */
+  onError?: (code: string) => void;
+}
+
 /** Real TCP. Writes are taken whole (Node buffers them); a full buffer waits for 'drain' before the next event 0. */
 export class RealNetwork implements Network {
+  constructor(private readonly options: RealNetworkOptions = {}) {}
+
   open(address: string, port: number, events: ConnectionEvents): Connection {
     const socket = new Socket();
     let established = false;
@@ -45,9 +54,12 @@ export class RealNetwork implements Network {
     socket.on("drain", () => {
       if (!finished) events.writable();
     });
-    socket.on("error", () => finish());
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      if (!finished) this.options.onError?.(error.code ?? error.message);
+      finish();
+    });
     socket.on("close", () => finish());
-    socket.connect({ host: address, port });
+    socket.connect({ host: address, port, ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}) });
     return {
       send(bytes: Uint8Array): number {
         if (!established || finished) return -1;

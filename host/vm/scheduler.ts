@@ -48,6 +48,12 @@ export class VirtualScheduler implements Scheduler {
     timer.cancelled = true;
   }
 
+  /** The time of the next task, or undefined if there is none. */
+  nextTime(): number | undefined {
+    while (this.queue.length > 0 && this.queue[0]!.cancelled) this.queue.shift();
+    return this.queue[0]?.time;
+  }
+
   /** Runs the next task, moving time to it; false if there is none. */
   step(): boolean {
     for (;;) {
