@@ -2,10 +2,11 @@
 // network, each rabbit with its own flash and recorder. For the tests of the lab's dialects.
 
 import type { LabHttpEvent } from "../host/lab/http-server.js";
+import type { LabSaslMechanism } from "../host/lab/sasl.js";
 import { virtualLab, type VirtualLab } from "../host/lab/virtual-lab.js";
 import type { LabDialect, LabEvent } from "../host/lab/xmpp-server.js";
 import type { Profile, QuirkSettings } from "../host/quirks.js";
-import { combineListeners, Rabbit, type RabbitListener, type RegistrationForm } from "../host/rabbit.js";
+import { combineListeners, Rabbit, type RabbitListener, type RegistrationForm, type SaslMechanism } from "../host/rabbit.js";
 import { VirtualResolver } from "../host/vm/dns.js";
 import { Flash } from "../host/vm/flash.js";
 import { VirtualHttp } from "../host/vm/http.js";
@@ -29,15 +30,16 @@ export interface LabWorld {
   lab: VirtualLab;
   /** Lab events, described as the CLI prints them: "type mac detail". */
   events: (LabEvent | LabHttpEvent)[];
-  addRabbit(options: { mac: string; profile?: Profile; registration?: RegistrationForm; quirks?: QuirkSettings; password?: string; listener?: RabbitListener }): WorldRabbit;
+  addRabbit(options: { mac: string; profile?: Profile; registration?: RegistrationForm; quirks?: QuirkSettings; sasl?: SaslMechanism; password?: string; listener?: RabbitListener }): WorldRabbit;
   run(ms: number, until?: () => boolean): void;
 }
 
-export function labWorld(dialect: LabDialect): LabWorld {
+/** `mechanisms`: the tolerant lab's SASL offer (default: its own, DIGEST-MD5). */
+export function labWorld(dialect: LabDialect, setup: { mechanisms?: readonly LabSaslMechanism[] } = {}): LabWorld {
   const scheduler = new VirtualScheduler();
   const network = new VirtualNetwork(scheduler);
   const events: (LabEvent | LabHttpEvent)[] = [];
-  const lab = virtualLab({ network, scheduler, dialect, onEvent: (event) => events.push(event) });
+  const lab = virtualLab({ network, scheduler, dialect, mechanisms: setup.mechanisms, onEvent: (event) => events.push(event) });
   const http = new VirtualHttp(scheduler, (url) => lab.answer(url));
   const resolver = new VirtualResolver(scheduler, { [lab.domain]: lab.address });
   let seed = 0;
@@ -63,6 +65,7 @@ export function labWorld(dialect: LabDialect): LabWorld {
         profile: options.profile ?? "firmware",
         registration: options.registration,
         quirks: options.quirks,
+        sasl: options.sasl,
         flash,
         scheduler,
         network,

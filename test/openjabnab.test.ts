@@ -102,6 +102,8 @@ test("openjabnab dialect: a rabbit whose password is already stored gets OpenJab
   assert.equal(rabbit.reports.filter((r) => r.kind === "online").length, 0);
   assert.deepEqual(watch.found.map((d) => d.cause), ["closed-after-register-set"]);
   assert.match(watch.found[0]!.message, /already stores a password for this MAC/);
+  // Said once, at the third failure in a row (not the second, not the fourth: README, "The commands").
+  assert.equal(watch.found[0]!.count, 3);
 });
 
 test("openjabnab dialect: the seed's form is refused as OpenJabNab refuses it (Bad Auth Step 1), the binary form too", () => {

@@ -94,6 +94,8 @@ export interface AccountsOptions {
   onProblem?: (message: string) => void;
   /** File system calls to replace (tests). */
   io?: Partial<FileIo>;
+  /** Accounts kept in memory (a fleet's lab); a file always holds at most ACCOUNTS_MAX. */
+  accountsMax?: number;
 }
 
 export class Accounts {
@@ -102,6 +104,10 @@ export class Accounts {
   lastWriteError: string | undefined;
   /** What happened to the file at start, if anything. */
   readonly startProblem: string | undefined;
+
+  private get accountsMax(): number {
+    return this.path ? ACCOUNTS_MAX : (this.options.accountsMax ?? ACCOUNTS_MAX);
+  }
 
   /** Throws (a message to print) only when the file exists but can be neither read nor moved aside. */
   constructor(private readonly path?: string, private readonly options: AccountsOptions = {}) {
@@ -144,7 +150,7 @@ export class Accounts {
    * (accountProblem), or ACCOUNTS_MAX accounts exist.
    */
   register(mac: string, sent: string): boolean {
-    if (this.accounts.has(mac) || accountProblem(mac, sent) !== undefined || this.accounts.size >= ACCOUNTS_MAX) return false;
+    if (this.accounts.has(mac) || accountProblem(mac, sent) !== undefined || this.accounts.size >= this.accountsMax) return false;
     const password = /^[0-9a-f]+$/.test(sent) && sent.length === mac.length ? hexXor(sent, mac) : sent;
     this.accounts.set(mac, { password, registered: sent, created: new Date().toISOString() });
     this.save();

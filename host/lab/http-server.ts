@@ -18,6 +18,7 @@ import type { Accounts } from "./accounts.js";
 import * as limits from "./limits.js";
 import { ambientPacket, modePacket, rebootPacket } from "./packets.js";
 import type { LabXmppServer } from "./xmpp-server.js";
+import { listenOn } from "../listen.js";
 
 export type LabHttpEvent =
   | { type: "locate"; mac: string }
@@ -51,6 +52,8 @@ export interface LabHttpOptions {
   token?: string;
   /** Tests shorten the slow-client deadlines (default: limits.ts). */
   headersTimeoutMs?: number;
+  /** HTTP connections at once (default LAB_HTTP_CONNECTIONS_MAX; a fleet's lab allows more). */
+  connectionsMax?: number;
   requestTimeoutMs?: number;
   onEvent?: (event: LabHttpEvent) => void;
 }
@@ -102,7 +105,7 @@ export class LabHttpServer {
       // Node checks those deadlines only this often (30 s by default).
       connectionsCheckingInterval: Math.min(1000, headersTimeout),
     }, (request, response) => this.handle(request, response));
-    this.server.maxConnections = limits.LAB_HTTP_CONNECTIONS_MAX;
+    this.server.maxConnections = options.connectionsMax ?? limits.LAB_HTTP_CONNECTIONS_MAX;
     this.server.keepAliveTimeout = 1000;
   }
 
@@ -111,15 +114,9 @@ export class LabHttpServer {
     this.port = port;
   }
 
-  listen(port: number, host = "127.0.0.1"): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        this.port = (this.server.address() as { port: number }).port;
-        resolve(this.port);
-      });
-    });
+  async listen(port: number, host = "127.0.0.1"): Promise<number> {
+    this.port = await listenOn(this.server, port, host);
+    return this.port;
   }
 
   close(): Promise<void> {

@@ -18,54 +18,59 @@ export interface LabSocket {
   onClosed(handler: () => void): void;
 }
 
-export function nodeLabSocket(socket: Socket): LabSocket {
-  const closedHandlers: (() => void)[] = [];
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    for (const handler of closedHandlers) handler();
+/** The end of a connection, told once to every handler however many ways it is reported. */
+function closing(): { closed(): boolean; close(): void; onClosed(handler: () => void): void } {
+  const handlers: (() => void)[] = [];
+  let done = false;
+  return {
+    closed: () => done,
+    close: () => {
+      if (done) return;
+      done = true;
+      for (const handler of handlers) handler();
+    },
+    onClosed: (handler) => handlers.push(handler),
   };
-  socket.on("error", close);
-  socket.on("close", close);
+}
+
+export function nodeLabSocket(socket: Socket): LabSocket {
+  const end = closing();
+  socket.on("error", end.close);
+  socket.on("close", end.close);
   return {
     remote: `${socket.remoteAddress}:${socket.remotePort}`,
     address: socket.remoteAddress ?? "?",
     write: (bytes) => {
-      if (!closed) socket.write(bytes);
+      if (!end.closed()) socket.write(bytes);
     },
     destroy: () => socket.destroy(),
     onData: (handler) => socket.on("data", handler),
-    onClosed: (handler) => closedHandlers.push(handler),
+    onClosed: end.onClosed,
   };
 }
 
 export function virtualLabSocket(peer: VirtualPeer): LabSocket {
-  const closedHandlers: (() => void)[] = [];
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    for (const handler of closedHandlers) handler();
-  };
+  const end = closing();
+  const closed = end.closed;
+  const close = end.close;
   peer.onClose = close;
   return {
     remote: `rabbit->${peer.address}:${peer.port}`,
     address: "virtual",
     write: (bytes) => {
-      if (!closed) peer.write(bytes);
+      if (!closed()) peer.write(bytes);
     },
     destroy: () => {
-      if (closed) return;
+      if (closed()) return;
       peer.end();
       close();
     },
     onData: (handler) => {
       peer.onData = (bytes) => {
-        if (!closed) handler(Buffer.from(bytes));
+        if (!closed()) handler(Buffer.from(bytes));
       };
     },
-    onClosed: (handler) => closedHandlers.push(handler),
+    onClosed: end.onClosed,
   };
 }
 

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { writePrivateFileAtomic } from "../files.js";
 import { Accounts } from "./accounts.js";
 import { LabHttpServer, type LabHttpEvent } from "./http-server.js";
+import type { LabSaslMechanism } from "./sasl.js";
 import { LabXmppServer, type LabDialect, type LabEvent, type LabXmppLimits } from "./xmpp-server.js";
 
 export interface LabOptions {
@@ -20,6 +21,11 @@ export interface LabOptions {
   accountsFile?: string;
   /** How strict the XMPP side is (default tolerant; openjabnab: exactly OpenJabNab). */
   dialect?: LabDialect;
+  /**
+   * The tolerant dialect's SASL mechanisms, in the order offered, from "SCRAM-SHA-1", "DIGEST-MD5", "PLAIN" (default
+   * ["DIGEST-MD5"], the firmware's). Ignored by the openjabnab dialect.
+   */
+  mechanisms?: readonly LabSaslMechanism[];
   /** The address to listen on (default 127.0.0.1). */
   host?: string;
   /** Where to write the API token (mode 0600); default: nowhere (it is in Lab.token). */
@@ -30,6 +36,9 @@ export interface LabOptions {
   /** Other bounds than limits.ts's (tests shorten deadlines; a fleet may allow more connections). */
   xmppLimits?: Partial<LabXmppLimits>;
   httpHeadersTimeoutMs?: number;
+  httpConnectionsMax?: number;
+  /** Accounts kept when there is no accounts file (default ACCOUNTS_MAX; a fleet's lab holds one per rabbit). */
+  accountsMax?: number;
 }
 
 /** Loopback addresses: anything else exposes the lab to the network. */
@@ -60,10 +69,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const publicHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   const token = randomBytes(16).toString("hex");
   if (options.tokenFile) writePrivateFileAtomic(options.tokenFile, Buffer.from(`${token}\n`));
-  const accounts = new Accounts(options.accountsFile, { onProblem: options.onProblem });
-  const xmpp = new LabXmppServer({ domain, accounts, dialect: options.dialect, onEvent: options.onEvent, limits: options.xmppLimits });
+  const accounts = new Accounts(options.accountsFile, { onProblem: options.onProblem, accountsMax: options.accountsMax });
+  const xmpp = new LabXmppServer({ domain, accounts, dialect: options.dialect, mechanisms: options.mechanisms, onEvent: options.onEvent, limits: options.xmppLimits });
   const xmppPort = await xmpp.listen(options.xmppPort ?? 0, host);
-  const http = new LabHttpServer({ publicHost, domain, xmppPort: () => xmppPort, accounts, xmpp, token, onEvent: options.onEvent, headersTimeoutMs: options.httpHeadersTimeoutMs });
+  const http = new LabHttpServer({ publicHost, domain, xmppPort: () => xmppPort, accounts, xmpp, token, onEvent: options.onEvent, headersTimeoutMs: options.httpHeadersTimeoutMs, connectionsMax: options.httpConnectionsMax });
   let httpPort: number;
   try {
     httpPort = await http.listen(options.httpPort ?? 0, host);

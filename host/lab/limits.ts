@@ -30,3 +30,24 @@ export const LAB_PACKET_BYTES_MAX = 4 * 1024;
 export const LAB_FAILURE_REPORT_WINDOW_MS = 120_000;
 /** Rabbits whose last failure the lab remembers for that (the oldest is forgotten first). */
 export const LAB_FAILURES_TRACKED_MAX = 10_000;
+
+/**
+ * SASL in the tolerant dialect (sasl.ts and its mechanisms). The base64 text of one <auth> or <response>, characters
+ * (a rabbit's longest, its DIGEST-MD5 response, is about 350), and the decoded message, bytes. Beyond:
+ * malformed-request.
+ */
+export const LAB_SASL_BASE64_CHARS_MAX = 2048;
+export const LAB_SASL_MESSAGE_BYTES_MAX = 1024;
+/** A username (SCRAM's n=, PLAIN's authcid), characters once unescaped (a rabbit's is its 12-digit MAC). */
+export const LAB_SASL_USERNAME_CHARS_MAX = 64;
+/** PLAIN's authzid and password, bytes each (RFC 4616 asks a server to take at least 255). */
+export const LAB_PLAIN_FIELD_BYTES_MAX = 255;
+/** SCRAM-SHA-1: PBKDF2 iterations (RFC 7677's floor, what Prosody and ejabberd use) and the salt, per account. */
+export const LAB_SCRAM_ITERATIONS = 4096;
+export const LAB_SCRAM_SALT_BYTES = 16;
+/** SCRAM-SHA-1: the server's part of the nonce, random bytes (24 base64 characters). */
+export const LAB_SCRAM_SERVER_NONCE_BYTES = 18;
+/** SCRAM-SHA-1: the client's nonce, characters (a rabbit sends 32, xmpp.js 24 or so). */
+export const LAB_SCRAM_CLIENT_NONCE_CHARS_MAX = 128;
+/** SCRAM-SHA-1: attributes in one message, extensions included (RFC 5802's have at most 4). */
+export const LAB_SCRAM_ATTRIBUTES_MAX = 8;

@@ -2,7 +2,6 @@
 // (openjabnab.ts) as one piece, as OpenJabNab's readAll hands it over; its answer is one write; where OpenJabNab
 // disconnects, the socket is dropped at once (QTcpSocket::abort, no </stream:stream>).
 
-import { randomInt } from "node:crypto";
 import type { Accounts } from "./accounts.js";
 import type { ConnectionDeadlines, LabSocket } from "./lab-socket.js";
 import { OjnMachine, ojnPacketMessage, summarize, type OjnEvent, type OjnPlatform } from "./openjabnab.js";
@@ -26,7 +25,7 @@ export class OjnConnection implements LabPeer {
   private closed = false;
 
   constructor(private readonly lab: LabXmppServer, private readonly socket: LabSocket) {
-    this.machine = new OjnMachine(accountsPlatform(lab.options.domain, lab.options.accounts), () => randomInt(0x7fffffff) / 0x7fffffff);
+    this.machine = new OjnMachine(accountsPlatform(lab.options.domain, lab.options.accounts), () => lab.random());
     lab.emit({ type: "connected", remote: socket.remote });
     this.deadlines = lab.deadlines(socket, () => this.mac, () => this.destroy());
     socket.onData((data: Buffer) => {

@@ -3,25 +3,31 @@
 // VirtualHttp whose handler is `http` here, and a resolver that maps the domain to `address`.
 
 import type { HttpAnswer } from "../vm/http.js";
-import type { VirtualNetwork } from "../vm/network.js";
+
 import type { Scheduler } from "../vm/scheduler.js";
 import { Accounts } from "./accounts.js";
 import { LabHttpServer, type LabHttpEvent } from "./http-server.js";
-import { LabXmppServer, type LabDialect, type LabEvent } from "./xmpp-server.js";
+import type { LabSaslMechanism } from "./sasl.js";
+import { LabXmppServer, type LabDialect, type LabEvent, type LabXmppLimits, type VirtualListener } from "./xmpp-server.js";
 
 export const VIRTUAL_LAB_HTTP_PORT = 80;
 export const VIRTUAL_LAB_XMPP_PORT = 5222;
 
 export interface VirtualLabOptions {
-  network: VirtualNetwork;
+  network: VirtualListener;
   /** The virtual clock: the lab's deadlines run on it. */
   scheduler: Scheduler;
   /** The lab's virtual IPv4 address (default 10.0.0.1). */
   address?: string;
   domain?: string;
   dialect?: LabDialect;
+  /** The tolerant dialect's SASL mechanisms (LabOptions.mechanisms). */
+  mechanisms?: readonly LabSaslMechanism[];
   accounts?: Accounts;
   onEvent?: (event: LabEvent | LabHttpEvent) => void;
+  /** Seeded randomness for nonces and stream ids (repeatable runs). */
+  random?: () => number;
+  limits?: Partial<LabXmppLimits>;
 }
 
 export interface VirtualLab {
@@ -47,7 +53,7 @@ export function virtualLab(options: VirtualLabOptions): VirtualLab {
     const timer = scheduler.after(ms, task);
     return () => scheduler.cancel(timer);
   };
-  const xmpp = new LabXmppServer({ domain, accounts, dialect: options.dialect, onEvent: options.onEvent, timers, now: () => scheduler.now() });
+  const xmpp = new LabXmppServer({ domain, accounts, dialect: options.dialect, mechanisms: options.mechanisms, onEvent: options.onEvent, timers, now: () => scheduler.now(), random: options.random, limits: options.limits });
   xmpp.listenVirtual(options.network, address, VIRTUAL_LAB_XMPP_PORT);
   const token = "virtual-lab-token";
   const http = new LabHttpServer({ publicHost: address, domain, xmppPort: () => VIRTUAL_LAB_XMPP_PORT, accounts, xmpp, token, onEvent: options.onEvent });

@@ -7,18 +7,21 @@
 // Wire rules toward a firmware rabbit (its reader is a substring matcher): the header and the features in one
 // write; no whitespace between stanzas; one stanza per write; end tags rather than self-closing stanzas.
 
-import { randomInt } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { Element, escapeXML } from "ltx";
 import { Accounts } from "./accounts.js";
 import { ConnectionDeadlines, nodeLabSocket, realTimers, virtualLabSocket, type LabSocket, type LabTimers } from "./lab-socket.js";
 import * as limits from "./limits.js";
-import type { VirtualNetwork } from "../vm/network.js";
+import type { VirtualPeer } from "../vm/network.js";
 import { OjnConnection } from "./openjabnab-connection.js";
 import { OjnMachine, strictNote, type OjnOutcome, type OjnPlatform } from "./openjabnab.js";
 import { initPacket } from "./packets.js";
-import { decodeRabbitBase64, digestDirectives, digestResponse } from "./sasl-digest.js";
+import { LAB_SASL_DEFAULT, mechanismsProblem, startExchange, type LabSaslMechanism } from "./sasl.js";
+import type { SaslCondition, SaslContext, SaslExchange } from "./sasl-common.js";
+import { ScramStore } from "./sasl-scram.js";
 import { XmlStreamReader } from "./xml-stream.js";
+import { listenOn } from "../listen.js";
 
 const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
 const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
@@ -88,6 +91,18 @@ export interface LabXmppOptions {
   timers?: LabTimers;
   /** Milliseconds now (Date.now by default; the virtual lab gives the scheduler's clock). */
   now?: () => number;
+  /** A number in [0, 1) for nonces and stream ids (crypto by default; simulations give a seeded one). */
+  random?: () => number;
+  /**
+   * The SASL mechanisms the tolerant dialect offers, in this order (default LAB_SASL_DEFAULT: DIGEST-MD5 alone, the
+   * firmware's). The openjabnab dialect offers what OpenJabNab offers, whatever this says.
+   */
+  mechanisms?: readonly LabSaslMechanism[];
+}
+
+/** Where the virtual lab listens: anything that accepts virtual peers (the VirtualNetwork, the simulator's). */
+export interface VirtualListener {
+  listen(address: string, port: number, accept: (peer: VirtualPeer) => void): void;
 }
 
 /** What the server needs of a connection, whichever dialect speaks on it. */
@@ -104,16 +119,32 @@ export interface LabPeer {
 
 export class LabXmppServer {
   private readonly server: Server;
+  private readonly extraServers: Server[] = [];
   private readonly connections = new Set<LabPeer>();
   private readonly perAddress = new Map<string, number>();
   /** When each rabbit's last login or registration failed here. */
   private readonly failedAt = new Map<string, number>();
   readonly limits: LabXmppLimits;
   readonly timers: LabTimers;
+  /** The tolerant dialect's SASL mechanisms, in the order offered. */
+  readonly mechanisms: readonly LabSaslMechanism[];
+  /** What the mechanisms need of the lab (sasl-common.ts). */
+  readonly sasl: SaslContext;
 
+  /** Throws on `mechanisms` that are not a list of known ones (a programming error; the CLI checks first). */
   constructor(readonly options: LabXmppOptions) {
     this.limits = { ...LAB_XMPP_LIMITS, ...options.limits };
     this.timers = options.timers ?? realTimers;
+    const problem = options.mechanisms ? mechanismsProblem(options.mechanisms) : undefined;
+    if (problem) throw new Error(`SASL mechanisms: ${problem}`);
+    this.mechanisms = [...(options.mechanisms ?? LAB_SASL_DEFAULT)];
+    this.sasl = {
+      domain: options.domain,
+      accounts: options.accounts,
+      random: () => this.random(),
+      randomBytes: (length) => (options.random ? Buffer.from(Array.from({ length }, () => this.randomBelow(256))) : randomBytes(length)),
+      scram: new ScramStore(),
+    };
     this.server = createServer((socket) => this.accept(nodeLabSocket(socket)));
   }
 
@@ -152,7 +183,7 @@ export class LabXmppServer {
   }
 
   /** Serves on a virtual network too (in-process simulations and tests, on virtual time). */
-  listenVirtual(network: VirtualNetwork, address: string, port: number): void {
+  listenVirtual(network: VirtualListener, address: string, port: number): void {
     network.listen(address, port, (peer) => this.accept(virtualLabSocket(peer)));
   }
 
@@ -161,18 +192,33 @@ export class LabXmppServer {
   }
 
   listen(port: number, host = "127.0.0.1"): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        resolve((this.server.address() as { port: number }).port);
-      });
-    });
+    return listenOn(this.server, port, host);
+  }
+
+  /**
+   * One more port for the same server (a fleet: each client address talks to each server port through its own
+   * ~28,000 ephemeral ports, so tens of thousands of rabbits on loopback need several).
+   */
+  listenAlso(port: number, host = "127.0.0.1"): Promise<number> {
+    const server = createServer((socket) => this.accept(nodeLabSocket(socket)));
+    this.extraServers.push(server);
+    return listenOn(server, port, host);
   }
 
   close(): Promise<void> {
     for (const connection of this.connections) connection.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const servers = [this.server, ...this.extraServers];
+    return Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => undefined);
+  }
+
+  /** A number in [0, 1): the lab's randomness. */
+  random(): number {
+    return this.options.random ? this.options.random() : randomInt(0x40000000) / 0x40000000;
+  }
+
+  /** A whole number in [0, below). */
+  randomBelow(below: number): number {
+    return Math.floor(this.random() * below);
   }
 
   emit(event: LabEvent): void {
@@ -231,9 +277,11 @@ class LabConnection implements LabPeer {
   private shadowChunk = "";
   private readonly notes = new Set<string>();
   private authenticated = false;
-  private nonce = "";
-  private rspauth = "";
-  private password = "";
+  /** The SASL exchange under way, and its mechanism. */
+  private exchange: SaslExchange | undefined;
+  private mechanism = "";
+  /** The client's credentials are proved (DIGEST-MD5's rspauth out, or a success), until a failure or a new <auth>. */
+  private verified = false;
   private readonly reader: XmlStreamReader;
   private closed = false;
   private packetId = 0;
@@ -246,10 +294,10 @@ class LabConnection implements LabPeer {
     this.reader = new XmlStreamReader({
       header: () => this.onHeader(),
       stanza: (element) => this.onStanza(element),
-      end: () => this.destroy(),
+      end: () => this.streamEnd(),
       error: (message, limit) => this.streamError(message, limit),
     }, lab.limits);
-    this.shadow = new OjnMachine(shadowPlatform(lab.options.domain, lab.options.accounts), Math.random);
+    this.shadow = new OjnMachine(shadowPlatform(lab.options.domain, lab.options.accounts), () => lab.random());
     socket.onData((data: Buffer) => {
       this.deadlines.activity();
       this.shadowFeed(data.toString("latin1"));
@@ -281,7 +329,7 @@ class LabConnection implements LabPeer {
     this.shadowOutcome = undefined;
     if (!outcome) return;
     // A login both refuse is no news; one this dialect took (an rspauth is out) and OpenJabNab refuses is.
-    const refusedHere = outcome.events.some((event) => event.type === "login-failed") && !this.rspauth;
+    const refusedHere = outcome.events.some((event) => event.type === "login-failed") && !this.verified;
     const note = refusedHere ? undefined : strictNote(this.shadowChunk, outcome);
     if (!note || this.notes.has(note)) return;
     this.notes.add(note);
@@ -300,6 +348,16 @@ class LabConnection implements LabPeer {
     this.socket.destroy();
   }
 
+  /**
+   * The client closed its stream: the lab closes its own, then the connection (RFC 6120 §4.4; a standard client
+   * such as xmpp.js waits for it, and reconnects when it does not come). A rabbit never reads it: the firmware does
+   * not close its stream, the standard profile closes its socket right after its closing tag.
+   */
+  private streamEnd(): void {
+    this.write("</stream:stream>");
+    this.destroy();
+  }
+
   /** Bad XML or a bound passed: a stream error (RFC 6120 §4.9) and the connection closed. */
   private streamError(message: string, limit: boolean): void {
     if (limit) this.lab.emit({ type: "limit", mac: this.mac, remote: this.socket.remote, reason: `closed: ${message}` });
@@ -313,11 +371,11 @@ class LabConnection implements LabPeer {
   }
 
   private onHeader(): void {
-    const id = String(randomInt(1e9, 4e9));
+    const id = String(1e9 + this.lab.randomBelow(3e9));
     const header = `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='${id}' from='${escapeXML(this.domain)}' version='1.0' xml:lang='en'>`;
     const features = this.authenticated
       ? `<stream:features><bind xmlns='${NS_BIND}'><required/></bind><unbind xmlns='${NS_BIND}'/><session xmlns='${NS_SESSION}'/></stream:features>`
-      : `<stream:features><mechanisms xmlns='${NS_SASL}'><mechanism>DIGEST-MD5</mechanism></mechanisms><register xmlns='http://jabber.org/features/iq-register'/></stream:features>`;
+      : `<stream:features><mechanisms xmlns='${NS_SASL}'>${this.lab.mechanisms.map((name) => `<mechanism>${name}</mechanism>`).join("")}</mechanisms><register xmlns='http://jabber.org/features/iq-register'/></stream:features>`;
     // One write: the firmware needs the header within a single read.
     this.write(header + features);
   }
@@ -327,7 +385,7 @@ class LabConnection implements LabPeer {
       if (element.is("iq")) this.onRegistration(element);
       else if (element.name === "auth") this.onAuth(element);
       else if (element.name === "response") this.onResponse(element);
-      else if (element.name === "abort") this.write(`<failure xmlns='${NS_SASL}'><aborted/></failure>`);
+      else if (element.name === "abort") this.onAbort();
       return;
     }
     if (element.name === "iq") this.onIq(element);
@@ -367,69 +425,61 @@ class LabConnection implements LabPeer {
   }
 
   // -------------------------------------------------------------------------------------------------------------------
-  // SASL DIGEST-MD5 (platform.md §2.4)
+  // SASL (platform.md §2.4): the mechanism's exchange (sasl.ts) decides, this moves its messages
 
   private onAuth(auth: Element): void {
-    if (auth.attrs.mechanism !== "DIGEST-MD5") {
+    this.verified = false;
+    this.exchange = startExchange(auth.attrs.mechanism ?? "", this.lab.mechanisms, this.lab.sasl);
+    if (!this.exchange) {
       this.write(`<failure xmlns='${NS_SASL}'><invalid-mechanism/></failure>`);
       return;
     }
-    // 16 decimal digits: clear of the lengths where the firmware's MD5 goes wrong.
-    this.nonce = Array.from({ length: 16 }, () => randomInt(10)).join("");
-    this.rspauth = "";
-    const challenge = `nonce="${this.nonce}",qop="auth",charset=utf-8,algorithm=md5-sess`;
-    this.write(`<challenge xmlns='${NS_SASL}'>${Buffer.from(challenge, "latin1").toString("base64")}</challenge>`);
+    this.mechanism = auth.attrs.mechanism!;
+    this.saslStep(auth.getText());
   }
 
   private onResponse(response: Element): void {
-    const text = response.getText().trim();
-    if (this.rspauth) {
-      // The rabbit accepted our rspauth.
-      if (text.length > 0) {
-        this.fail("unexpected data after rspauth");
-        return;
-      }
-      this.authenticated = true;
-      this.deadlines.login();
-      this.lab.options.accounts.confirm(this.mac!, this.password);
-      this.lab.emit({ type: "login", mac: this.mac!, mechanism: "DIGEST-MD5" });
-      this.write(`<success xmlns='${NS_SASL}'/>`);
-      this.reader.reset();
+    if (!this.exchange) {
+      this.fail("not-authorized", "response without a challenge");
       return;
     }
-    if (!this.nonce) {
-      this.fail("response without a challenge");
-      return;
-    }
-    const values = digestDirectives(decodeRabbitBase64(text));
-    const username = values.get("username") ?? "";
-    const cnonce = values.get("cnonce") ?? "";
-    const qop = values.get("qop") ?? "auth";
-    const realm = values.get("realm") ?? "";
-    const digestUri = values.get("digest-uri") ?? "";
-    this.mac = username;
-    if (values.get("nonce") !== this.nonce || digestUri !== `xmpp/${this.domain}` || !cnonce) {
-      this.fail("malformed response");
-      return;
-    }
-    // The cnonce is hashed as received, NUL included (a firmware rabbit puts one there).
-    for (const password of this.lab.options.accounts.candidates(username)) {
-      const inputs = { username, realm, password, nonce: this.nonce, cnonce, qop, digestUri };
-      if (digestResponse(inputs, "AUTHENTICATE:") !== values.get("response")) continue;
-      this.password = password;
-      this.rspauth = digestResponse(inputs, ":");
-      this.write(`<challenge xmlns='${NS_SASL}'>${Buffer.from(`rspauth=${this.rspauth}`, "latin1").toString("base64")}</challenge>`);
-      return;
-    }
-    this.fail(this.lab.options.accounts.get(username) ? "wrong password" : "no such account");
+    this.saslStep(response.getText());
   }
 
-  /** Not authorized; the connection stays (the rabbit reports FailureLogin and reconnects later). */
-  private fail(reason: string): void {
-    this.nonce = "";
-    this.rspauth = "";
+  private onAbort(): void {
+    this.exchange = undefined;
+    this.verified = false;
+    this.write(`<failure xmlns='${NS_SASL}'><aborted/></failure>`);
+  }
+
+  private saslStep(text: string): void {
+    const step = this.exchange!.step(text);
+    if (step.mac !== undefined) this.mac = step.mac;
+    if (step.kind === "challenge") {
+      if (step.verified) this.verified = true;
+      this.write(`<challenge xmlns='${NS_SASL}'>${step.data.toString("base64")}</challenge>`);
+      return;
+    }
+    if (step.kind === "failure") {
+      this.fail(step.condition, step.reason);
+      return;
+    }
+    this.exchange = undefined;
+    this.verified = true;
+    this.authenticated = true;
+    this.deadlines.login();
+    this.lab.options.accounts.confirm(step.mac, step.password);
+    this.lab.emit({ type: "login", mac: step.mac, mechanism: this.mechanism });
+    this.write(step.data ? `<success xmlns='${NS_SASL}'>${step.data.toString("base64")}</success>` : `<success xmlns='${NS_SASL}'/>`);
+    this.reader.reset();
+  }
+
+  /** Refused; the connection stays (a rabbit reports FailureLogin and reconnects later; a client may try again). */
+  private fail(condition: SaslCondition, reason: string): void {
+    this.exchange = undefined;
+    this.verified = false;
     this.lab.emit({ type: "login-failed", mac: this.mac ?? "?", reason });
-    this.write(`<failure xmlns='${NS_SASL}'><not-authorized/></failure>`);
+    this.write(`<failure xmlns='${NS_SASL}'><${condition}/></failure>`);
   }
 
   // -------------------------------------------------------------------------------------------------------------------
