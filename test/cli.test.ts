@@ -102,6 +102,12 @@ test("npm start: the lab and a firmware rabbit, online; a second rabbit runs bes
   assert.equal(readFileSync(token[2]!, "utf8"), `${token[1]}\n`, "the token file holds the printed token");
   assert.equal(statSync(token[2]!).mode & 0o777, 0o600);
   assert.equal(statSync(state).mode & 0o777, 0o700, "the state directory");
+  // The web page is on by default, on a free loopback port.
+  const web = /^\[web\] (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(start.lines.find((line) => line.startsWith("[web]")) ?? "");
+  assert.ok(web, "a [web] line with the page's URL");
+  const page = await fetch(web[1]!);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<meta name="page-token" content="[0-9a-f]{32}">/);
 
   // A second rabbit, as from a second terminal, in the standard profile, with JSON events.
   const second = launch(process.execPath, [CLI, "run", "--platform", platform, "--mac", "00:19:db:00:00:02", "--profile", "standard", "--json"]);
@@ -213,10 +219,18 @@ test("bad usage exits 2 with a message", () => {
     [["run", "--platform", "http://127.0.0.1:1/vl", "--registration", "odd"], /--registration is stock, binary, seed/],
     [["run", "--platform", "http://127.0.0.1:1/vl", "--bogus"], /Unknown option '--bogus'/],
     [["lab", "--dialect", "odd"], /--dialect is tolerant or openjabnab/],
+    [["run", "--platform", "http://127.0.0.1:1/vl", "--web", "web"], /--web takes a port number/],
+    [["start", "--web", "0", "--no-web"], /--web and --no-web exclude each other/],
     [["lab", "--bind", "1.2.3"], /--bind takes an IP address/],
     [["lab", "--domain", "a b"], /--domain: /],
     [["selfcheck", "/nonexistent"], /no such file: \/nonexistent/],
     [["replay", "/nonexistent"], /no such file: \/nonexistent/],
+    [["sim", "--plant", "slow"], /--plant is no-reconnect or flash-in-place, not slow/],
+    [["sim", "--faults", "drop,meteor"], /--faults takes names from latency, .*; not meteor/],
+    [["sim", "--seeds=-3"], /--seeds takes an integer from 0 to 1000000/],
+    [["sim", "--seeds", "-3"], /--seeds.* argument is ambiguous/],
+    [["sim", "--seed", "4", "--seeds", "9"], /--seed runs one seed/],
+    [["sim", "--trace"], /--trace goes with --seed S/],
   ];
   // A home of its own: a flash file left by another test would let `run` start without --platform.
   const empty = mkdtempSync(join(home, "empty-"));

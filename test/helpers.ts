@@ -52,17 +52,8 @@ export function seedConnections(): LoggedConnection[] {
   return serverConnections(parseDebugLog(readSeedLog()));
 }
 
-/** A small seeded generator (mulberry32), so random tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator (mulberry32), so random tests are reproducible: the simulator's. */
+export { seededRandom } from "../host/sim/plan.js";
 
 export function randomInt(random: () => number, below: number): number {
   return Math.floor(random() * below);
