@@ -9,15 +9,22 @@ import { hexXor } from "./lab/accounts.js";
 import { isIP } from "node:net";
 import type { LabHttpEvent } from "./lab/http-server.js";
 import { describeLabEvent, isLoopback, startLab, type Lab, type LabOptions } from "./lab/lab.js";
+import { mechanismsProblem, type LabSaslMechanism } from "./lab/sasl.js";
 import { LAB_DIALECTS, type LabDialect, type LabEvent } from "./lab/xmpp-server.js";
 import { dnsNameProblem } from "./vm/dns.js";
 import { FailureDiagnosis } from "./diagnose.js";
 import { observe, type RabbitEvent } from "./observe.js";
 import { QUIRK_NAMES, quirkIndex, type Profile, type QuirkName, type QuirkSettings } from "./quirks.js";
-import { combineListeners, defaultRegistration, parseMac, REGISTRATION_FORMS, SASL_MECHANISMS, type RabbitListener, type RegistrationForm, type SaslMechanism } from "./rabbit.js";
+import { combineListeners, parseMac, type RabbitListener, type RegistrationForm } from "./rabbit.js";
 import { replayFile } from "./replay.js";
 import { flashUrl, runRabbit, type RunningRabbit } from "./run.js";
 import { selfcheck } from "./selfcheck.js";
+import { FAULT_KINDS, type FaultKind } from "./sim/plan.js";
+import { SEED_MAX, SIM_SEEDS_MAX, SIM_WORKERS_MAX, simCommand } from "./sim/sim.js";
+import { PLANTED_BUGS, type PlantedBug } from "./sim/world.js";
+import { fleetCommand, fleetMergeCommand } from "./fleet/command.js";
+import { fail, parseCount, parseProfile, parseRegistration, parseSasl, UsageError } from "./usage.js";
+import { RabbitPage } from "./web/page.js";
 
 const SEED_LOG = fileURLToPath(new URL("../../reference/seed/nabaztag-openfire-debug.log", import.meta.url));
 /** Where `start` and `run` keep state (flash files, the lab's accounts): $NABAZTAG_HOME, or .nabaztag/ here. */
@@ -25,10 +32,13 @@ const HOME = process.env.NABAZTAG_HOME ?? ".nabaztag";
 
 /** Each command's usage, shown by `nabaztag-vm COMMAND --help`; all of them by `--help`. */
 const COMMAND_USAGE: Record<string, string> = {
-  start: `  nabaztag-vm start [--mac MAC] [--profile P] [--registration FORM] [--dialect D] [--json]
+  start: `  nabaztag-vm start [--mac MAC] [--profile P] [--registration FORM] [--dialect D] [--web PORT | --no-web] [--json]
       The main job (npm start): the embedded lab platform on loopback and one rabbit against it, in real time,
       until Ctrl-C. State is kept in .nabaztag/ (the lab's accounts and API token, the rabbit's flash; files 0600 in
       a 0700 directory). Options as for run and lab.
+        --web PORT              the rabbit's web page on 127.0.0.1:PORT, with the lab's side (default: on, any free
+                                port; its URL is printed as [web] http://127.0.0.1:PORT/)
+        --no-web                no web page
 `,
   run: `  nabaztag-vm run --platform URL [options]
       One rabbit against a platform, in real time, until Ctrl-C.
@@ -51,15 +61,19 @@ const COMMAND_USAGE: Record<string, string> = {
         --json                  one JSON event per line (each has an "event" field) instead of the [vm] log
         --verbose               also show the bytes on the connection
         --show-secrets          show the password where it appears (masked by default)
+        --web PORT              a live web page of the rabbit on 127.0.0.1:PORT (0: any free port): its LEDs, ears,
+                                state, stanzas; buttons to click and turn the ears
       Keys (on a terminal): b click, d double click, e move the ears, q quit.
       Signals: SIGUSR1 click, SIGUSR2 move the ears, SIGINT/SIGTERM stop.
 `,
   lab: `  nabaztag-vm lab [--http-port N] [--xmpp-port N] [--domain D] [--accounts FILE] [--dialect D] [--bind ADDRESS]
-                  [--token-file FILE] [--json]
+                  [--mechanisms LIST] [--token-file FILE] [--json]
       The lab platform alone (defaults: HTTP 8080, XMPP 5222, domain localhost, accounts in memory), until Ctrl-C.
         --dialect D             tolerant (the default: every registration form and SASL variant; it says where a
                                 strict platform would refuse) or openjabnab (exactly what OpenJabNab accepts, and
                                 its failures: a stream closed on any unexpected step)
+        --mechanisms LIST       the SASL mechanisms the tolerant dialect offers, in order, comma-separated, from
+                                SCRAM-SHA-1, DIGEST-MD5 and PLAIN (default DIGEST-MD5, the firmware's)
         --bind ADDRESS          listen there instead of 127.0.0.1 (a warning: the lab has no TLS)
         --token-file FILE       where the API token goes, mode 0600 (default .nabaztag/lab-token)
         --json                  lab events as JSON lines (the first one carries the token)
@@ -83,6 +97,46 @@ const COMMAND_USAGE: Record<string, string> = {
                                       seed log shows seed)
         --transcript                  print everything that happened, with virtual times
 `,
+  sim: `  nabaztag-vm sim [--seeds N] [--first S] [--seed S [--trace]] [--profile P] [--faults LIST] [--workers N] [--json]
+      The simulator: seed by seed, a rabbit and the lab on a virtual network, in virtual time, with faults drawn from
+      the seed (latency, split and partial writes, dropped and reset connections, refused connects, lab restarts,
+      HTTP and DNS failures, duplicate pushes, clock jumps, power cuts during flash writes). After every step it
+      checks the invariants: no trap, no silent stall, online within 300 s of the last fault, flash old or new,
+      no secret in logs, well-formed stanzas, accounts consistent, memory fixed. Same seed, same run.
+        --seeds N               how many seeds (default 1000), from --first (default 1)
+        --seed S                one seed; with --trace, everything that happened in it
+        --profile P             only firmware or only standard rabbits (default: both, drawn from the seed)
+        --faults LIST           a comma-separated subset of the faults (names: latency, split, partial, drop, reset,
+                                refuse, restart, http, dns, duplicate, clock, power)
+        --workers N             worker threads (default: one per core)
+        --debug                 the debug module (assertions on; slower)
+        --plant BUG             a bug planted on purpose, to see the simulator find it: no-reconnect, flash-in-place
+        --json                  failures and the summary as JSON lines
+      Exit status 1 when any seed breaks an invariant; each failure prints the command that replays it.
+`,
+  fleet: `  nabaztag-vm fleet [--count N] [--platform URL] [--ramp RATE] [--duration S] [--workers N] [--report FILE] [--json]
+  nabaztag-vm fleet merge REPORT.json... [--report FILE]
+      Many rabbits against one platform, to see how it holds up (a power cut in a city, a server restart): the
+      embedded lab in a process of its own unless --platform names another; the rabbits over worker processes. On a
+      terminal a progress line; at the end the report: time until all were online, login latency percentiles,
+      locate.jsp and XMPP failures by reason, reconnects, CPU per login, RSS per rabbit.
+        --count N               rabbits in this process (default 100; at most 200000)
+        --platform URL          the platform (default: the fleet's own lab on loopback)
+        --profile P             firmware (default) or standard; --registration FORM as for run
+        --ramp RATE             rabbits started per second (default: all at once, like a power cut)
+        --duration S            run S seconds, then stop (default: until all are online; --timeout S, default 600)
+        --mac-base MAC          the first rabbit's MAC; rabbit i has MAC-BASE + i (default 00:19:db:10:00:00)
+        --shard K/N             this is shard K (0..N-1) of N fleet processes: its rabbits start at MAC-BASE + K × COUNT
+        --flash-dir DIR         each rabbit's flash as DIR/MAC.flash (default: in memory)
+        --registered            rabbits that registered long ago: each flash holds the password SHA-1("nabaztag-vm
+                                fleet " + MAC), first 12 hex digits; the fleet's own lab knows them (a server restart)
+        --sasl MECHANISM        every rabbit uses SCRAM-SHA-1, DIGEST-MD5 or PLAIN
+        --web PORT              a live page on 127.0.0.1:PORT (0: any free port): counts by state, the online chart
+        --workers N             worker processes (default: one per core)
+        --report FILE           the report as JSON, and its online-over-time chart as FILE with .svg
+        --json                  progress and the report as JSON lines
+      fleet merge sums the reports of several shards (checks that they are fleet reports of different shards).
+`,
   selfcheck: `  nabaztag-vm selfcheck [LOG]
       Loads the module, tokenizes and dumps the server messages of a debug log (default: the seed log) and compares
       the dumps with the log's.
@@ -101,12 +155,6 @@ Usage:
 ${Object.values(COMMAND_USAGE).join("\n")}
 ${USAGE_END}`;
 
-class UsageError extends Error {}
-
-function fail(message: string): never {
-  throw new UsageError(message);
-}
-
 const out = (line: string) => process.stdout.write(line + "\n");
 
 function parseQuirks(values: string[] | undefined): QuirkSettings {
@@ -124,31 +172,21 @@ function parseQuirks(values: string[] | undefined): QuirkSettings {
   return settings;
 }
 
-function parseProfile(value: string | undefined): Profile {
-  const profile = value ?? "firmware";
-  if (profile !== "firmware" && profile !== "standard") fail(`--profile is firmware or standard, not ${profile}`);
-  return profile;
-}
-
-function parseSasl(value: string | undefined): SaslMechanism | undefined {
-  if (value === undefined) return undefined;
-  const mechanism = SASL_MECHANISMS.find((name) => name !== "none" && name === value.toUpperCase());
-  if (!mechanism) fail(`--sasl is SCRAM-SHA-1, DIGEST-MD5 or PLAIN, not ${value}`);
-  return mechanism;
-}
-
-function parseRegistration(value: string | undefined, profile: Profile): RegistrationForm {
-  if (value === undefined) return defaultRegistration(profile);
-  const form = REGISTRATION_FORMS.find((name) => name === value);
-  if (!form) fail(`--registration is ${REGISTRATION_FORMS.join(", ")}, not ${value}`);
-  return form;
-}
-
 function parseDialect(value: string | undefined): LabDialect {
   if (value === undefined) return "tolerant";
   const dialect = LAB_DIALECTS.find((name) => name === value);
   if (!dialect) fail(`--dialect is ${LAB_DIALECTS.join(" or ")}, not ${value}`);
   return dialect;
+}
+
+/** --mechanisms: a comma-separated list of the lab's SASL mechanisms (sasl.ts), for the tolerant dialect. */
+function parseMechanisms(value: string | undefined, dialect: LabDialect): LabSaslMechanism[] | undefined {
+  if (value === undefined) return undefined;
+  if (dialect !== "tolerant") fail("--mechanisms is for the tolerant dialect (openjabnab offers what OpenJabNab offers)");
+  const list = value.split(",").map((name) => name.trim().toUpperCase());
+  const problem = mechanismsProblem(list);
+  if (problem) fail(`--mechanisms: ${problem}`);
+  return list as LabSaslMechanism[];
 }
 
 /** The observer, and the failure-loop watcher beside it (diagnose.ts), as one listener. */
@@ -180,7 +218,14 @@ function checkedMac(value: string | undefined): string {
 }
 
 /** Keys on a terminal, and signals, act on the rabbit; Ctrl-C, q, SIGINT and SIGTERM stop. */
-function controls(running: () => RunningRabbit | undefined, stop: () => void): void {
+function controls(running: () => RunningRabbit | undefined, stopRabbit: () => void): void {
+  // The process lives until it is stopped, as the rabbit does: an idle rabbit (nothing due, no connection: e.g. after a
+  // locate.jsp without xmpp_domain) holds no timer or socket that would keep Node's event loop alive.
+  const alive = setInterval(() => undefined, 1 << 30);
+  const stop = () => {
+    clearInterval(alive);
+    stopRabbit();
+  };
   let ears = 0;
   const moveEars = () => {
     ears = (ears + 4) % 17;
@@ -211,6 +256,18 @@ function releaseTerminal(): void {
   }
 }
 
+/**
+ * The rabbit's web page on 127.0.0.1:`port`, served before the rabbit boots (so that it sees every event), and
+ * where it is: `[web] URL`, or a `web` event with --json (`emit`).
+ */
+async function openPage(port: number, mac: string, running: () => RunningRabbit | undefined, emit: ((event: RabbitEvent) => void) | undefined, lab?: Lab): Promise<RabbitPage> {
+  const page = new RabbitPage(mac, secretsOf(running, mac));
+  const url = await page.start(port, () => running()?.rabbit, lab).catch((error: Error) => fail(`the web page could not start on port ${port}: ${error.message}`));
+  if (emit) emit({ event: "web", url });
+  else out(`[web] ${url}`);
+  return page;
+}
+
 /** The password and its registered (XORed) form, to mask in whatever is printed. */
 function secretsOf(running: () => RunningRabbit | undefined, mac: string): () => string[] {
   return () => {
@@ -219,7 +276,7 @@ function secretsOf(running: () => RunningRabbit | undefined, mac: string): () =>
   };
 }
 
-function runCommand(args: string[]): Promise<number> {
+async function runCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -235,6 +292,7 @@ function runCommand(args: string[]): Promise<number> {
       json: { type: "boolean" },
       verbose: { type: "boolean" },
       "show-secrets": { type: "boolean" },
+      web: { type: "string" },
     },
   });
   const mac = checkedMac(values.mac);
@@ -269,9 +327,10 @@ function runCommand(args: string[]): Promise<number> {
   const json = values.json ?? false;
   if (!json) out(`[host] rabbit ${mac} (${profile} profile, ${registration} registration), flash ${flashFile}; keys: b click, d double click, e ears, q quit`);
   else listener.emit({ event: "rabbit", mac, profile, registration, flash: flashFile });
+  const page = values.web === undefined ? undefined : await openPage(parsePort(values.web, "--web")!, mac, () => running, json ? listener.emit : undefined);
   try {
     running = runRabbit({
-      platform: values.platform, mac, profile, quirks, sasl, registration, flashFile, xmppPort, resolve, listener: watched(listener, profile, registration, json),
+      platform: values.platform, mac, profile, quirks, sasl, registration, flashFile, xmppPort, resolve, listener: combineListeners(watched(listener, profile, registration, json), page?.listener ?? {}),
       onFlashProblem: (message) => (json ? listener.emit({ event: "flash-problem", message }) : out(`[host] ${message}`)),
     });
   } catch (error) {
@@ -338,11 +397,15 @@ async function labCommand(args: string[]): Promise<number> {
     options: {
       "http-port": { type: "string" }, "xmpp-port": { type: "string" }, domain: { type: "string" }, accounts: { type: "string" },
       dialect: { type: "string" }, bind: { type: "string" }, "token-file": { type: "string" }, json: { type: "boolean" },
+      mechanisms: { type: "string" },
     },
   });
+  const dialect = parseDialect(values.dialect);
+  const mechanisms = parseMechanisms(values.mechanisms, dialect);
   const printer = labPrinter(values.json ?? false);
   const lab = await launchLab({
-    dialect: parseDialect(values.dialect),
+    dialect,
+    mechanisms,
     httpPort: parsePort(values["http-port"], "--http-port") ?? 8080,
     xmppPort: parsePort(values["xmpp-port"], "--xmpp-port") ?? 5222,
     domain: parseDomain(values.domain),
@@ -361,26 +424,42 @@ async function labCommand(args: string[]): Promise<number> {
 async function startCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { mac: { type: "string" }, profile: { type: "string" }, registration: { type: "string" }, dialect: { type: "string" }, json: { type: "boolean" } },
+    options: {
+      mac: { type: "string" }, profile: { type: "string" }, registration: { type: "string" }, dialect: { type: "string" }, json: { type: "boolean" },
+      web: { type: "string" }, "no-web": { type: "boolean" },
+    },
   });
   const mac = checkedMac(values.mac);
   const profile = parseProfile(values.profile);
   const registration = parseRegistration(values.registration, profile);
   const json = values.json ?? false;
+  if (values["no-web"] && values.web !== undefined) fail("--web and --no-web exclude each other");
+  // The web page is on unless --no-web: on any free port unless --web says which.
+  const webPort = values["no-web"] ? undefined : parsePort(values.web, "--web") ?? 0;
+  let page: RabbitPage | undefined;
   const printer = labPrinter(json);
-  const lab = await launchLab({ dialect: parseDialect(values.dialect), accountsFile: join(HOME, "lab-accounts.json"), tokenFile: join(HOME, "lab-token") }, printer);
+  // The lab's events go to the page too (its side of the page: who is online, what the lab did).
+  const toPage = { ...printer, event: (event: LabEvent | LabHttpEvent) => { printer.event(event); page?.labEvent(event); } };
+  const lab = await launchLab({ dialect: parseDialect(values.dialect), accountsFile: join(HOME, "lab-accounts.json"), tokenFile: join(HOME, "lab-token") }, toPage);
   printer.line(`another rabbit, from a second terminal: node build/host/cli.js run --platform ${lab.platformUrl} --mac 00:19:db:00:00:02`, { event: "lab-hint" });
   let running: RunningRabbit | undefined;
   const listener = observe({ json, secrets: secretsOf(() => running, mac), write: out });
   if (!json) out(`[host] rabbit ${mac} (${profile} profile, ${registration} registration); keys: b click, d double click, e ears, q quit`);
   else listener.emit({ event: "rabbit", mac, profile, registration, dialect: lab.dialect });
+  if (webPort !== undefined) {
+    page = await openPage(webPort, mac, () => running, json ? listener.emit : undefined, lab).catch(async (error: unknown) => {
+      await lab.close();
+      throw error;
+    });
+  }
   running = runRabbit({
-    platform: lab.platformUrl, mac, profile, registration, flashFile: join(HOME, `${mac}.flash`), listener: watched(listener, profile, registration, json),
+    platform: lab.platformUrl, mac, profile, registration, flashFile: join(HOME, `${mac}.flash`), listener: combineListeners(watched(listener, profile, registration, json), page?.listener ?? {}),
     onFlashProblem: (message) => (json ? listener.emit({ event: "flash-problem", message }) : out(`[host] ${message}`)),
   });
   return new Promise((done) => {
     controls(() => running, () => {
       running?.stop();
+      void page?.close();
       releaseTerminal();
       void lab.close().then(() => {
         if (!json) out("[host] stopped; the flash file is whole");
@@ -441,6 +520,39 @@ function replayCommand(args: string[]): number {
   return 1;
 }
 
+function parseFaults(value: string | undefined): FaultKind[] | undefined {
+  if (value === undefined) return undefined;
+  const kinds = value.split(",");
+  for (const kind of kinds) if (!FAULT_KINDS.includes(kind as FaultKind)) fail(`--faults takes names from ${FAULT_KINDS.join(", ")}; not ${kind}`);
+  return [...new Set(kinds as FaultKind[])];
+}
+
+async function simulate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seeds: { type: "string" }, first: { type: "string" }, seed: { type: "string" }, trace: { type: "boolean" }, profile: { type: "string" },
+      faults: { type: "string" }, workers: { type: "string" }, debug: { type: "boolean" }, plant: { type: "string" }, json: { type: "boolean" },
+    },
+  });
+  if (values.seed !== undefined && (values.seeds !== undefined || values.first !== undefined)) fail("--seed runs one seed: not with --seeds or --first");
+  if (values.trace && values.seed === undefined) fail("--trace goes with --seed S");
+  const plant = values.plant ?? "none";
+  if (!PLANTED_BUGS.includes(plant as PlantedBug)) fail(`--plant is ${PLANTED_BUGS.filter((bug) => bug !== "none").join(" or ")}, not ${plant}`);
+  const one = values.seed !== undefined;
+  return simCommand({
+    first: parseCount(values.seed ?? values.first, one ? "--seed" : "--first", 1, SEED_MAX),
+    count: one ? 1 : parseCount(values.seeds, "--seeds", 1000, SIM_SEEDS_MAX),
+    profile: values.profile === undefined ? undefined : parseProfile(values.profile),
+    kinds: parseFaults(values.faults),
+    workers: values.workers === undefined ? undefined : Math.max(1, parseCount(values.workers, "--workers", 1, SIM_WORKERS_MAX)),
+    debug: values.debug ?? false,
+    plant: plant as PlantedBug,
+    json: values.json ?? false,
+    trace: values.trace ?? false,
+  }, out);
+}
+
 function selfcheckCommand(args: string[]): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length > 1) fail("selfcheck takes at most one LOG");
@@ -498,6 +610,10 @@ async function main(argv: string[]): Promise<number> {
       return replayCommand(rest);
     case "selfcheck":
       return selfcheckCommand(rest);
+    case "sim":
+      return simulate(rest);
+    case "fleet":
+      return rest[0] === "merge" ? fleetMergeCommand(rest.slice(1), out) : fleetCommand(rest, out);
     default:
       fail(`unknown command '${command}' (commands: ${Object.keys(COMMAND_USAGE).join(", ")})`);
   }
@@ -513,7 +629,7 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
     // Servers and sockets are closed; nothing else should keep the process alive.
-    if (code !== 0 || !["run", "start", "lab"].includes(process.argv[2] ?? "")) return;
+    if (code !== 0 || !["run", "start", "lab", "fleet"].includes(process.argv[2] ?? "")) return;
     setImmediate(() => process.exit(code));
   },
   (error: unknown) => {

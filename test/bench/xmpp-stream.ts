@@ -6,6 +6,10 @@ const HEADER =
   "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' " +
   "id='2173750751' from='almacska' version='1.0' xml:lang='en'>";
 
+/** The ears packet of spec/platform.md §3 (ears 10/5, nose blink), one to five times in a row, in base64. */
+const EARS_PACKET_HEX = "7f0400000a7ffffffe040a05050801ff";
+const EARS_PACKETS = [1, 2, 3, 4, 5].map((times) => Buffer.from(EARS_PACKET_HEX.repeat(times), "hex").toString("base64"));
+
 function stanzas(i: number): string {
   const n = String(i);
   switch (i % 8) {
@@ -24,7 +28,7 @@ function stanzas(i: number): string {
     case 6:
       return `<iq type='result' id='${n}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>f81edfee27c1@almacska/idle</jid></bind></iq>`;
     default:
-      return `<message from='net.violet.platform@almacska/sources' to='f81edfee27c1@almacska/idle' id='s${n}'><packet xmlns='violet:packet' format='1.0'>${"fwQAAAp////+BAoFBQgBAP8=".repeat(1 + (i % 5))}</packet></message> `;
+      return `<message from='net.violet.platform@almacska/sources' to='f81edfee27c1@almacska/idle' id='s${n}'><packet xmlns='violet:packet' format='1.0'>${EARS_PACKETS[i % 5]}</packet></message> `;
   }
 }
 
