@@ -210,7 +210,8 @@ void rabbit_firmware_main(void) {
     vm.boot_ms = device_ms();
     vm.reboot_asked = 0;
     INSTANTIATE();
-    /* Quirks, SASL mechanism, registration form: exports to call here, before boot (all quirks start on). */
+    /* Settings before boot (docs/ABI.md, Lifecycle 2): the device build takes only register_form_set; a full build
+       also quirk_set, quirks_set_all and sasl_force (every quirk starts on: the firmware profile). */
     Z_rabbitZ_boot(&vm.module);
     uint32_t next_tick = 50;
     while (!vm.reboot_asked) {

@@ -46,9 +46,9 @@ const MUTATIONS = [
   ["host/observe.ts", "passwords not masked", "let out = text.replace(/(<password>)([^<]*)(<\\/password>)/g, stars)", "let out = text"],
 ];
 
-/** The fast suites: everything but the real servers, the port kit, the browser and the fuzzers. */
+/** The fast suites: everything but the real servers, the port kit, the browser, the fleet and the fuzzers. */
 function fastTests() {
-  const skip = /^(ejabberd|prosody|port|fuzz|web-browser)\./;
+  const skip = /^(ejabberd|prosody|port|fuzz|web-page|web-fleet|fleet)\./;
   return readdirSync(join(root, "build", "test")).filter((name) => name.endsWith(".test.js") && !skip.test(name)).map((name) => join("build", "test", name));
 }
 

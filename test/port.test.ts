@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { ROOT } from "./helpers.js";
 
-const CHECKS = ["core vectors", "rabbit vectors", "seed replay", "reboot replay"];
+const CHECKS = ["core vectors", "rabbit vectors", "seed replay", "reboot replay", "device seed replay", "device reboot replay"];
 
 test("the port kit (port/test.mjs, what npm run port:test runs): the C host gives the Node host's outputs natively and on ARMv4T", () => {
   const result = spawnSync(process.execPath, [`${ROOT}port/test.mjs`], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });
@@ -17,7 +17,7 @@ test("the port kit (port/test.mjs, what npm run port:test runs): the C host give
     const match = /^(OK|FAIL) +([^:]+):/.exec(line)!;
     return [match[2]!, match[1]!];
   }));
-  const expected = ["build", ...CHECKS.map((c) => `native ${c}`), ...CHECKS.map((c) => `arm (qemu-arm-static -cpu ti925t) ${c}`), "arm v4t", "arm sizes"];
+  const expected = ["build", ...CHECKS.map((c) => `native ${c}`), ...CHECKS.map((c) => `arm (qemu-arm-static -cpu ti925t) ${c}`), "arm v4t", "arm device v4t", "device arena", "arm sizes"];
   for (const name of expected) {
     // qemu-user names its binary qemu-arm, qemu-user-static qemu-arm-static: either will do.
     const found = status.get(name) ?? status.get(name.replace("qemu-arm-static", "qemu-arm"));

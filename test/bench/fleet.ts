@@ -75,7 +75,7 @@ for (const mechanism of ["SCRAM-SHA-1", "PLAIN"] as const) {
     const rabbits = await fleet(fleetOptions(LOGIN_CLIENTS, { platform: lab.url, profile: "standard", sasl: mechanism, registered: true, workers: 1 }));
     const theirs = await xmppJs(lab.xmppPort, LOGIN_CLIENTS, mechanism);
     const ours = rabbits.cpu.perLoginMs ?? Number.NaN;
-    line(`CPU per login, ${mechanism}: nabaztag-vm / xmpp.js`, `${ours} / ${theirs.cpuMsPerLogin} ms`,
+    line(`CPU per login, ${mechanism}: ours / xmpp.js`, `${ours} / ${theirs.cpuMsPerLogin} ms`,
       `${(theirs.cpuMsPerLogin / ours).toFixed(2)}x (theirs / ours; the rabbit's includes its boot and locate.jsp), ${rabbits.online}+${LOGIN_CLIENTS - theirs.failures} of ${LOGIN_CLIENTS} each`);
   } finally {
     lab.stop();
