@@ -47,7 +47,10 @@ function checkWholeReport(report: FleetReport, rabbits: number): void {
   assert.ok(p50 >= 3000, `p50 ${p50}`);
   assert.equal(report.timeline.online.at(-1), rabbits);
   assert.ok(report.timeToAllOnlineMs !== null && report.timeToAllOnlineMs >= max);
+  // A firmware rabbit registers and logs in on one stream: one SASL login each.
+  assert.equal(report.saslLogins, rabbits);
   assert.ok(report.cpu.fleetMs > 0 && report.cpu.perLoginMs! > 0);
+  assert.equal(report.cpu.perSaslLoginMs, report.cpu.perLoginMs);
   assert.ok(report.memory.rssPerRabbitBytes > 0);
 }
 
@@ -106,11 +109,25 @@ test("rabbits that registered long ago (a server restart): logins only, with the
   const run = fleet(["--count", "50", "--workers", "1", "--registered", "--json"]);
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.report!.online, 50);
+  assert.equal(run.report!.saslLogins, 50);
   assert.equal(run.report!.lab?.registrations, 0);
   assert.equal(run.report!.lab?.logins, 50);
   assert.equal(run.report!.lab?.refusals, 0);
   assert.deepEqual(run.report!.failures, {});
   assert.match(fleetPassword("0019db100000"), /^[0-9a-f]{12}$/);
+});
+
+test("standard rabbits (one resource per stream): two SASL logins to get online, CPU counted per each", () => {
+  const run = fleet(["--count", "20", "--workers", "1", "--profile", "standard", "--registered", "--json"]);
+  assert.equal(run.status, 0, run.stderr);
+  const report = run.report!;
+  assert.equal(report.online, 20);
+  assert.deepEqual(report.failures, {});
+  // `boot` on the first stream, then `idle` on a second one (RFC 6120: the stream is closed and opened again).
+  assert.equal(report.saslLogins, 40);
+  assert.equal(report.xmpp.connections, 40);
+  assert.equal(report.lab?.logins, 20);
+  assert.ok(Math.abs(report.cpu.perSaslLoginMs! * 2 - report.cpu.perLoginMs!) <= 0.02, JSON.stringify(report.cpu));
 });
 
 test("a platform that is down: every rabbit retries, the report says why, exit status 1", () => {

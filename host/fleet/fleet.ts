@@ -106,11 +106,17 @@ function profiling(name: string): string[] {
   return directory ? ["--cpu-prof", `--cpu-prof-dir=${directory}`, `--cpu-prof-name=${name.replace(/\W+/g, "-")}.cpuprofile`] : [];
 }
 
+/**
+ * The young generation's semi-space, per process. Measured with 10,000 firmware rabbits (2 workers, one run each): 64
+ * MiB: 75.9 KiB RSS per rabbit, 1.35 ms CPU per login; 32: 64.3 KiB, 1.27 ms; 16: 59.5 KiB, 1.30 ms; 8: 53.2 KiB,
+ * 1.31 ms. A bigger one buys no CPU and costs up to 3 × its size in RSS once a burst of logins has grown it.
+ */
+const SEMI_SPACE_MIB = 8;
+
 function fork(script: string, fds: number, name: string, heapMiB: number, onMessage: (message: unknown) => void): Child {
   const path = fileURLToPath(new URL(script, import.meta.url));
-  // No 10 GiB guard region per WebAssembly instance (bounds are checked instead); a young generation big enough for a
-  // burst of logins' short-lived objects.
-  const argv = [process.execPath, "--disable-wasm-trap-handler", `--max-old-space-size=${heapMiB}`, "--max-semi-space-size=64", ...profiling(name), path];
+  // No 10 GiB guard region per WebAssembly instance (bounds are checked instead); a small young generation.
+  const argv = [process.execPath, "--disable-wasm-trap-handler", `--max-old-space-size=${heapMiB}`, `--max-semi-space-size=${SEMI_SPACE_MIB}`, ...profiling(name), path];
   const { command, args } = withFdLimit(fds, argv);
   const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
   return new Child(child, name, onMessage);

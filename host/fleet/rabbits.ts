@@ -144,7 +144,7 @@ export class FleetRabbits {
   private readonly phase: string[];
   private readonly failures = new Reasons();
   private readonly latency = new Histogram();
-  private counts = { started: 0, online: 0, everOnline: 0, logins: 0, boots: 0, locateCalls: 0, connections: 0, reconnects: 0, retrying: 0 };
+  private counts = { started: 0, online: 0, everOnline: 0, logins: 0, saslLogins: 0, boots: 0, locateCalls: 0, connections: 0, reconnects: 0, retrying: 0 };
   private readonly failedOnce: Uint8Array;
   /** Rabbits per status (the module's status names, and "rebooting"): the fleet view's counts by state. */
   private readonly statuses = new Map<string, number>();
@@ -281,6 +281,7 @@ export class FleetRabbits {
     const text = Buffer.from(payload).toString("latin1");
     if (kind === "status") {
       this.setPhase(local, text);
+      if (text === "loggedin") this.counts.saslLogins++;
       if (text === "registration-error") this.fail(local, "xmpp: registration refused");
       if (text !== "opened" && text !== "loggedin") this.setOnline(local, false);
     } else this.fail(local, reason(kind === "reboot" ? "reboot" : "rabbit", text));
@@ -307,6 +308,7 @@ export class FleetRabbits {
       online: c.online,
       everOnline: c.everOnline,
       logins: c.logins,
+      saslLogins: c.saslLogins,
       boots: c.boots,
       locateCalls: c.locateCalls,
       connections: c.connections,

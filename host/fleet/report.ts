@@ -93,6 +93,8 @@ export interface WorkerTotals {
   online: number;
   everOnline: number;
   logins: number;
+  /** SASL successes (status "loggedin"): a standard rabbit logs in once per resource, twice to get online. */
+  saslLogins: number;
   boots: number;
   locateCalls: number;
   connections: number;
@@ -125,13 +127,15 @@ export interface FleetReport {
   everOnline: number;
   /** From the first boot until every rabbit was online; null if some never were. */
   timeToAllOnlineMs: number | null;
+  /** Times a rabbit came online; saslLogins: SASL successes (what an XMPP client's login is). */
   logins: number;
+  saslLogins: number;
   loginMs: HistogramJson & { p50: number | null; p95: number | null; p99: number | null };
   locate: { calls: number; repeated: number };
   xmpp: { connections: number; reconnects: number };
   reboots: number;
   failures: Record<string, number>;
-  cpu: { fleetMs: number; perLoginMs: number | null; labMs: number | null };
+  cpu: { fleetMs: number; perLoginMs: number | null; perSaslLoginMs: number | null; labMs: number | null };
   memory: { rssBytes: number; rssPerRabbitBytes: number };
   lagMsMax: number;
   flashWriteFailures: number;
@@ -155,6 +159,11 @@ export interface ReportSetting {
   lab: FleetReport["lab"];
 }
 
+/** CPU per rabbit online and per SASL success. */
+function perLogin(cpuMs: number, logins: number, saslLogins: number): { perLoginMs: number | null; perSaslLoginMs: number | null } {
+  return { perLoginMs: logins > 0 ? round2(cpuMs / logins) : null, perSaslLoginMs: saslLogins > 0 ? round2(cpuMs / saslLogins) : null };
+}
+
 /** The report of one fleet process, from its workers' totals. */
 export function buildReport(totals: WorkerTotals[], setting: ReportSetting): FleetReport {
   const sum = (pick: (t: WorkerTotals) => number) => totals.reduce((total, t) => total + pick(t), 0);
@@ -166,6 +175,7 @@ export function buildReport(totals: WorkerTotals[], setting: ReportSetting): Fle
   }
   const rabbits = sum((t) => t.rabbits);
   const logins = sum((t) => t.logins);
+  const saslLogins = sum((t) => t.saslLogins);
   const cpuMs = sum((t) => t.cpuMs);
   const boots = sum((t) => t.boots);
   const connections = sum((t) => t.connections);
@@ -183,12 +193,13 @@ export function buildReport(totals: WorkerTotals[], setting: ReportSetting): Fle
     everOnline: sum((t) => t.everOnline),
     timeToAllOnlineMs: setting.timeToAllOnlineMs,
     logins,
+    saslLogins,
     loginMs: withPercentiles(latency),
     locate: { calls: sum((t) => t.locateCalls), repeated: Math.max(0, sum((t) => t.locateCalls) - boots) },
     xmpp: { connections, reconnects: sum((t) => t.reconnects) },
     reboots: Math.max(0, boots - sum((t) => t.started)),
     failures: failures.toJSON(),
-    cpu: { fleetMs: Math.round(cpuMs), perLoginMs: logins > 0 ? round2(cpuMs / logins) : null, labMs: setting.labCpuMs },
+    cpu: { fleetMs: Math.round(cpuMs), ...perLogin(cpuMs, logins, saslLogins), labMs: setting.labCpuMs },
     memory: { rssBytes: sum((t) => t.rssBytes), rssPerRabbitBytes: rabbits > 0 ? Math.round(sum((t) => t.rssBytes - t.rssBaseBytes) / rabbits) : 0 },
     lagMsMax: Math.max(0, ...totals.map((t) => t.lagMsMax)),
     flashWriteFailures: sum((t) => t.flashWriteFailures),
@@ -241,7 +252,7 @@ export function reportProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "not a JSON object";
   const report = value as Partial<FleetReport>;
   if (report.format !== REPORT_FORMAT) return `not a fleet report (format is not "${REPORT_FORMAT}")`;
-  const numbers = ["rabbits", "started", "online", "everOnline", "logins", "reboots", "workers", "durationMs", "lagMsMax", "flashWriteFailures"] as const;
+  const numbers = ["rabbits", "started", "online", "everOnline", "logins", "saslLogins", "reboots", "workers", "durationMs", "lagMsMax", "flashWriteFailures"] as const;
   for (const name of numbers) if (!Number.isSafeInteger(report[name]) || report[name]! < 0) return `${name} is not a count`;
   if (!Array.isArray(report.shards) || !report.shards.every((s) => typeof s === "string")) return "shards is not a list of names";
   const h = report.loginMs;
@@ -264,6 +275,7 @@ export function mergeReports(reports: FleetReport[]): FleetReport {
   }
   const sum = (pick: (r: FleetReport) => number) => reports.reduce((total, r) => total + pick(r), 0);
   const logins = sum((r) => r.logins);
+  const saslLogins = sum((r) => r.saslLogins);
   const cpuMs = sum((r) => r.cpu.fleetMs);
   const rabbits = sum((r) => r.rabbits);
   const allOnline = reports.every((r) => r.timeToAllOnlineMs !== null);
@@ -281,12 +293,13 @@ export function mergeReports(reports: FleetReport[]): FleetReport {
     everOnline: sum((r) => r.everOnline),
     timeToAllOnlineMs: allOnline ? Math.max(...reports.map((r) => r.timeToAllOnlineMs!)) : null,
     logins,
+    saslLogins,
     loginMs: withPercentiles(latency),
     locate: { calls: sum((r) => r.locate.calls), repeated: sum((r) => r.locate.repeated) },
     xmpp: { connections: sum((r) => r.xmpp.connections), reconnects: sum((r) => r.xmpp.reconnects) },
     reboots: sum((r) => r.reboots),
     failures: failures.toJSON(),
-    cpu: { fleetMs: cpuMs, perLoginMs: logins > 0 ? round2(cpuMs / logins) : null, labMs },
+    cpu: { fleetMs: cpuMs, ...perLogin(cpuMs, logins, saslLogins), labMs },
     memory: { rssBytes: sum((r) => r.memory.rssBytes), rssPerRabbitBytes: rabbits > 0 ? Math.round(sum((r) => r.memory.rssPerRabbitBytes * r.rabbits) / rabbits) : 0 },
     lagMsMax: Math.max(...reports.map((r) => r.lagMsMax)),
     flashWriteFailures: sum((r) => r.flashWriteFailures),
@@ -322,10 +335,10 @@ export function describeReport(report: FleetReport): string[] {
   return [
     `${report.online} of ${report.rabbits} rabbits online at the end (${report.everOnline} at least once); ` +
       (report.timeToAllOnlineMs === null ? "not all were online" : `all online after ${ms(report.timeToAllOnlineMs)}`),
-    `login: p50 ${ms(report.loginMs.p50)}, p95 ${ms(report.loginMs.p95)}, p99 ${ms(report.loginMs.p99)}, max ${ms(report.loginMs.max)} (${report.logins} logins)`,
+    `login: p50 ${ms(report.loginMs.p50)}, p95 ${ms(report.loginMs.p95)}, p99 ${ms(report.loginMs.p99)}, max ${ms(report.loginMs.max)} (${report.logins} times online, ${report.saslLogins} SASL logins)`,
     `locate.jsp: ${report.locate.calls} calls, ${report.locate.repeated} repeated; XMPP: ${report.xmpp.connections} connections, ${report.xmpp.reconnects} reconnects; ${report.reboots} reboots`,
     failures.length === 0 ? "failures: none" : `failures: ${failures.map(([reason, count]) => `${reason} ×${count}`).join("; ")}`,
-    `CPU: ${report.cpu.fleetMs} ms in the fleet (${report.cpu.perLoginMs ?? "-"} ms per login)${report.cpu.labMs !== null ? `, ${report.cpu.labMs} ms in the lab` : ""}; ` +
+    `CPU: ${report.cpu.fleetMs} ms in the fleet (${report.cpu.perLoginMs ?? "-"} ms per login, ${report.cpu.perSaslLoginMs ?? "-"} ms per SASL login)${report.cpu.labMs !== null ? `, ${report.cpu.labMs} ms in the lab` : ""}; ` +
       `RSS ${(report.memory.rssBytes / 1048576).toFixed(0)} MiB, ${kib(report.memory.rssPerRabbitBytes)} per rabbit; event-loop lag max ${report.lagMsMax} ms`,
     ...(report.idle ? [`idle: ${report.idle.cpuPercent} % of one core over ${report.idle.seconds} s with ${report.online} rabbits online`] : []),
   ];
