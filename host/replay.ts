@@ -41,6 +41,21 @@ export interface ReplayOptions {
 }
 
 /**
+ * The founding log's settings (reference/seed): what README's "Reproduce the founding log exactly" command line passes
+ * (--profile firmware --mac f8:1e:df:ee:27:c1 --domain almacska --ping-server almacska:3000 --flash-password
+ * ce6d760e8d8c --rng-state 0 --time 5=20111). The replay test and the port kit's recording use these.
+ */
+export const SEED_REPLAY_OPTIONS: Readonly<Omit<ReplayOptions, "log">> = {
+  profile: "firmware",
+  mac: "f8:1e:df:ee:27:c1",
+  domain: "almacska",
+  pingServer: "almacska:3000",
+  flashPassword: "ce6d760e8d8c",
+  rngState: 0,
+  times: new Map([[5, 20111]]),
+};
+
+/**
  * The registration form a log shows in what the rabbit sent: violet:iq:register is the stock form, a register set
  * with <name> the seed's patched build, any other jabber:iq:register the published binary. Undefined: no
  * registration in the log.

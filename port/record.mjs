@@ -190,18 +190,10 @@ async function recording(run) {
   };
 }
 
-/** The seed replay's options (README: "Reproduce the founding log exactly"). */
+/** The seed replay's options (README: "Reproduce the founding log exactly"; host/replay.ts, SEED_REPLAY_OPTIONS). */
 export const SEED = {
   log: `${ROOT}reference/seed/nabaztag-openfire-debug.log`,
-  options: {
-    profile: "firmware",
-    mac: "f8:1e:df:ee:27:c1",
-    domain: "almacska",
-    pingServer: "almacska:3000",
-    flashPassword: "ce6d760e8d8c",
-    rngState: 0,
-    times: new Map([[5, 20111]]),
-  },
+  options: (await import(`${ROOT}build/host/replay.js`)).SEED_REPLAY_OPTIONS,
 };
 
 /**

@@ -3,18 +3,10 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { replayFile } from "../host/replay.js";
+import { replayFile, SEED_REPLAY_OPTIONS } from "../host/replay.js";
 import { ROOT, SEED_LOG_PATH } from "./helpers.js";
 
-const SEED_OPTIONS = {
-  profile: "firmware" as const,
-  mac: "f8:1e:df:ee:27:c1",
-  domain: "almacska",
-  pingServer: "almacska:3000",
-  flashPassword: "ce6d760e8d8c",
-  rngState: 0,
-  times: new Map([[5, 20111]]),
-};
+const SEED_OPTIONS = SEED_REPLAY_OPTIONS;
 
 test("the seed log replays exactly: both responses, the register set, both FailureLogin reports, the [vm] lines", () => {
   const result = replayFile(SEED_LOG_PATH, SEED_OPTIONS);
