@@ -5,7 +5,7 @@
 import type { Accounts } from "./accounts.js";
 import type { ConnectionDeadlines, LabSocket } from "./lab-socket.js";
 import { OjnMachine, ojnPacketMessage, summarize, type OjnEvent, type OjnPlatform } from "./openjabnab.js";
-import type { LabPeer, LabXmppServer } from "./xmpp-server.js";
+import type { LabPeer, LabServerSide } from "./lab-peer.js";
 
 /** The platform OpenJabNab's machine sees: the lab's accounts (stored XORed back, only if none is stored). */
 function accountsPlatform(domain: string, accounts: Accounts): OjnPlatform {
@@ -24,7 +24,7 @@ export class OjnConnection implements LabPeer {
   private readonly deadlines: ConnectionDeadlines;
   private closed = false;
 
-  constructor(private readonly lab: LabXmppServer, private readonly socket: LabSocket) {
+  constructor(private readonly lab: LabServerSide, private readonly socket: LabSocket) {
     this.machine = new OjnMachine(accountsPlatform(lab.options.domain, lab.options.accounts), () => lab.random());
     lab.emit({ type: "connected", remote: socket.remote });
     this.deadlines = lab.deadlines(socket, () => this.mac, () => this.destroy());

@@ -4,7 +4,7 @@
 
 import type { Accounts } from "./accounts.js";
 import { LAB_SASL_BASE64_CHARS_MAX, LAB_SASL_MESSAGE_BYTES_MAX } from "./limits.js";
-import type { ScramStore } from "./sasl-scram.js";
+import type { ScramStore } from "./scram-store.js";
 
 /** RFC 6120 §6.5's conditions the lab answers with. */
 export type SaslCondition = "not-authorized" | "malformed-request" | "incorrect-encoding" | "invalid-authzid";

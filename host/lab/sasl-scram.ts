@@ -6,83 +6,15 @@
 //   client-final   "c=" base64(gs2-header) ",r=" nonce [extensions] ",p=" proof
 //   server-final   "v=" ServerSignature, in <success>
 //
-// What a real server stores, per account: a random salt and, per password, StoredKey = H(HMAC(SaltedPassword,
-// "Client Key")) and ServerKey = HMAC(SaltedPassword, "Server Key"), SaltedPassword = PBKDF2(password, salt, 4096).
-// The lab derives them on an account's first SCRAM login and keeps them (ScramStore), so a login costs two HMACs,
-// not 4096. An account may log in with either of its passwords (accounts.ts): both share the salt. A name with no
-// account gets a salt derived from a server secret (no PBKDF2, and no telling which names exist), then not-authorized.
+// The credentials a real server stores (salt, StoredKey, ServerKey) are kept per account by scram-store.ts. An account
+// may log in with either of its passwords (accounts.ts): both share the salt. A name with no account gets a salt
+// derived from a server secret (no PBKDF2, and no telling which names exist), then not-authorized.
 
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Account } from "./accounts.js";
-import { LAB_SASL_USERNAME_CHARS_MAX, LAB_SCRAM_ATTRIBUTES_MAX, LAB_SCRAM_CLIENT_NONCE_CHARS_MAX, LAB_SCRAM_ITERATIONS, LAB_SCRAM_SALT_BYTES, LAB_SCRAM_SERVER_NONCE_BYTES } from "./limits.js";
+import { LAB_SASL_USERNAME_CHARS_MAX, LAB_SCRAM_ATTRIBUTES_MAX, LAB_SCRAM_CLIENT_NONCE_CHARS_MAX, LAB_SCRAM_ITERATIONS, LAB_SCRAM_SERVER_NONCE_BYTES } from "./limits.js";
 import { decodeSaslBase64, saslFailure, saslText, type SaslContext, type SaslExchange, type SaslStep } from "./sasl-common.js";
-
-const SHA1_BYTES = 20;
-
-interface ScramKeys {
-  storedKey: Buffer;
-  serverKey: Buffer;
-}
-
-interface ScramCredentials {
-  salt: Buffer;
-  /** Per password (an account has two, accounts.ts), its keys. */
-  keys: Map<string, ScramKeys>;
-}
-
-function hmac(key: Buffer, data: Buffer | string): Buffer {
-  return createHmac("sha1", key).update(data).digest();
-}
-
-/** StoredKey and ServerKey of a password (RFC 5802 §3). */
-export function scramKeys(password: string, salt: Buffer, iterations = LAB_SCRAM_ITERATIONS): ScramKeys {
-  const salted = pbkdf2Sync(Buffer.from(password, "utf8"), salt, iterations, SHA1_BYTES, "sha1");
-  return { storedKey: createHash("sha1").update(hmac(salted, "Client Key")).digest(), serverKey: hmac(salted, "Server Key") };
-}
-
-/**
- * The server's SCRAM credentials, per account, for the server's life: keyed by the account's own record, so an
- * account forgotten and registered again gets a new salt, and a forgotten one's keys go with it.
- */
-export class ScramStore {
-  private readonly credentials = new WeakMap<Account, ScramCredentials>();
-  /** For the salts of names with no account. */
-  private readonly secret = randomBytes(32);
-  /** PBKDF2 runs so far (one per account and password, not one per login). */
-  derivations = 0;
-
-  /** The account's salt, made on first use. */
-  salt(account: Account, randomBytes: (length: number) => Buffer): Buffer {
-    let found = this.credentials.get(account);
-    if (!found) {
-      found = { salt: randomBytes(LAB_SCRAM_SALT_BYTES), keys: new Map() };
-      this.credentials.set(account, found);
-    }
-    return found.salt;
-  }
-
-  /** A stable salt for a name without an account. */
-  fakeSalt(username: string): Buffer {
-    return hmac(this.secret, username).subarray(0, LAB_SCRAM_SALT_BYTES);
-  }
-
-  /**
-   * The keys of one of the account's passwords, derived on first use and kept; `current` is the account's passwords
-   * of now (keys of others are dropped). Undefined before the account's salt is made.
-   */
-  keys(account: Account, password: string, current: string[]): ScramKeys | undefined {
-    const found = this.credentials.get(account);
-    if (!found) return undefined;
-    for (const kept of found.keys.keys()) if (!current.includes(kept)) found.keys.delete(kept);
-    let keys = found.keys.get(password);
-    if (!keys) {
-      keys = scramKeys(password, found.salt);
-      this.derivations++;
-      found.keys.set(password, keys);
-    }
-    return keys;
-  }
-}
+import { hmac, SHA1_BYTES } from "./scram-store.js";
 
 /** One message's attributes, "a=value" each, in order; a string saying why it is not that. */
 function attributes(message: string): { name: string; value: string }[] | string {

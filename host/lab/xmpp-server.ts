@@ -11,6 +11,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { Element, escapeXML } from "ltx";
 import { Accounts } from "./accounts.js";
+import type { LabEvent, LabPeer, LabServerSide } from "./lab-peer.js";
 import { ConnectionDeadlines, nodeLabSocket, realTimers, virtualLabSocket, type LabSocket, type LabTimers } from "./lab-socket.js";
 import * as limits from "./limits.js";
 import type { VirtualPeer } from "../vm/network.js";
@@ -19,7 +20,7 @@ import { OjnMachine, strictNote, type OjnOutcome, type OjnPlatform } from "./ope
 import { initPacket } from "./packets.js";
 import { LAB_SASL_DEFAULT, mechanismsProblem, startExchange, type LabSaslMechanism } from "./sasl.js";
 import type { SaslCondition, SaslContext, SaslExchange } from "./sasl-common.js";
-import { ScramStore } from "./sasl-scram.js";
+import { ScramStore } from "./scram-store.js";
 import { XmlStreamReader } from "./xml-stream.js";
 import { listenOn } from "../listen.js";
 
@@ -29,27 +30,7 @@ const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
 const NS_PING = "urn:xmpp:ping";
 const REGISTER_NAMESPACES = ["jabber:iq:register", "violet:iq:register"];
 
-export type LabEvent =
-  | { type: "connected"; remote: string }
-  | { type: "registered"; mac: string }
-  | { type: "register-refused"; mac: string }
-  | { type: "login"; mac: string; mechanism: string }
-  | { type: "login-failed"; mac: string; reason: string }
-  | { type: "bound"; mac: string; resource: string }
-  | { type: "sources"; mac: string }
-  | { type: "online"; mac: string; resource: string }
-  | { type: "unbound"; mac: string; resource: string }
-  | { type: "message"; mac: string; payload: string }
-  | { type: "packet-sent"; mac: string; resource: string; base64: string }
-  | { type: "disconnected"; mac?: string }
-  /** A connection turned away or closed by one of the lab's limits (limits.ts). */
-  | { type: "limit"; mac?: string; remote: string; reason: string }
-  /** The openjabnab dialect closed the connection (OpenJabNab's log line). */
-  | { type: "refused"; mac?: string; after: string; reason: string }
-  /** The openjabnab dialect left a stanza unanswered (OpenJabNab's log line). */
-  | { type: "unhandled"; mac?: string; what: string }
-  /** The tolerant dialect accepted what OpenJabNab would refuse. */
-  | { type: "strict-note"; mac?: string; note: string };
+export type { LabEvent, LabPeer } from "./lab-peer.js";
 
 /**
  * tolerant: accepts every registration form and SASL variant, says where a strict platform would refuse.
@@ -105,19 +86,7 @@ export interface VirtualListener {
   listen(address: string, port: number, accept: (peer: VirtualPeer) => void): void;
 }
 
-/** What the server needs of a connection, whichever dialect speaks on it. */
-export interface LabPeer {
-  /** The rabbit, once its login named it. */
-  readonly mac: string | undefined;
-  /** The resource bound last (the rabbit's current one), once logged in. */
-  readonly resource: string | undefined;
-  jid(resource: string): string;
-  destroy(): void;
-  sendPacket(payload: Buffer): void;
-}
-
-
-export class LabXmppServer {
+export class LabXmppServer implements LabServerSide {
   private readonly server: Server;
   private readonly extraServers: Server[] = [];
   private readonly connections = new Set<LabPeer>();
