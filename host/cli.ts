@@ -23,7 +23,7 @@ import { FAULT_KINDS, type FaultKind } from "./sim/plan.js";
 import { SEED_MAX, SIM_SEEDS_MAX, SIM_WORKERS_MAX, simCommand } from "./sim/sim.js";
 import { PLANTED_BUGS, type PlantedBug } from "./sim/world.js";
 import { fleetCommand, fleetMergeCommand } from "./fleet/command.js";
-import { fail, parseCount, parseProfile, parseRegistration, parseSasl, UsageError } from "./usage.js";
+import { fail, parseBuild, parseCount, parseProfile, parseRegistration, parseSasl, UsageError } from "./usage.js";
 import { RabbitPage } from "./web/page.js";
 
 const SEED_LOG = fileURLToPath(new URL("../../reference/seed/nabaztag-openfire-debug.log", import.meta.url));
@@ -54,6 +54,10 @@ const COMMAND_USAGE: Record<string, string> = {
                                 OpenJabNab accepts; the firmware profile's default), binary (the published 18673
                                 binary: jabber:iq:register, XEP-0077; the standard profile's default) or seed (the
                                 seed log's patched build: jabber:iq:register with <name> and <email>)
+        --build B               the module: device (the default for a firmware rabbit with the firmware's quirks:
+                                what a real rabbit runs, in one 64 KiB page, with its buffers: a stanza over 3 KiB
+                                is the firmware's out-of-memory reboot, a packet over 1 KiB is rejected) or release
+                                (the full build: stanzas up to 16 KiB, packets up to 8 KiB)
         --flash FILE            the rabbit's 4 KB flash (default .nabaztag/MAC.flash; created on first run;
                                 $NABAZTAG_HOME replaces .nabaztag/ everywhere)
         --xmpp-port N           connect to N where the rabbit asks for port 5222
@@ -286,6 +290,7 @@ async function runCommand(args: string[]): Promise<number> {
       quirk: { type: "string", multiple: true },
       sasl: { type: "string" },
       registration: { type: "string" },
+      build: { type: "string" },
       flash: { type: "string" },
       "xmpp-port": { type: "string" },
       resolve: { type: "string", multiple: true },
@@ -300,6 +305,7 @@ async function runCommand(args: string[]): Promise<number> {
   const quirks = parseQuirks(values.quirk);
   const sasl = parseSasl(values.sasl);
   const registration = parseRegistration(values.registration, profile);
+  const variant = parseBuild(values.build, { profile, quirks, sasl });
   const resolve: Record<string, string> = {};
   for (const entry of values.resolve ?? []) {
     const match = /^([^=]+)=(\d+\.\d+\.\d+\.\d+)$/.exec(entry);
@@ -325,12 +331,12 @@ async function runCommand(args: string[]): Promise<number> {
   });
   const xmppPort = parsePort(values["xmpp-port"], "--xmpp-port");
   const json = values.json ?? false;
-  if (!json) out(`[host] rabbit ${mac} (${profile} profile, ${registration} registration), flash ${flashFile}; keys: b click, d double click, e ears, q quit`);
-  else listener.emit({ event: "rabbit", mac, profile, registration, flash: flashFile });
+  if (!json) out(`[host] rabbit ${mac} (${profile} profile, ${registration} registration, ${variant} build), flash ${flashFile}; keys: b click, d double click, e ears, q quit`);
+  else listener.emit({ event: "rabbit", mac, profile, registration, build: variant, flash: flashFile });
   const page = values.web === undefined ? undefined : await openPage(parsePort(values.web, "--web")!, mac, () => running, json ? listener.emit : undefined);
   try {
     running = runRabbit({
-      platform: values.platform, mac, profile, quirks, sasl, registration, flashFile, xmppPort, resolve, listener: combineListeners(watched(listener, profile, registration, json), page?.listener ?? {}),
+      platform: values.platform, mac, profile, quirks, sasl, registration, variant, flashFile, xmppPort, resolve, listener: combineListeners(watched(listener, profile, registration, json), page?.listener ?? {}),
       onFlashProblem: (message) => (json ? listener.emit({ event: "flash-problem", message }) : out(`[host] ${message}`)),
     });
   } catch (error) {
@@ -425,13 +431,14 @@ async function startCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      mac: { type: "string" }, profile: { type: "string" }, registration: { type: "string" }, dialect: { type: "string" }, json: { type: "boolean" },
+      mac: { type: "string" }, profile: { type: "string" }, registration: { type: "string" }, build: { type: "string" }, dialect: { type: "string" }, json: { type: "boolean" },
       web: { type: "string" }, "no-web": { type: "boolean" },
     },
   });
   const mac = checkedMac(values.mac);
   const profile = parseProfile(values.profile);
   const registration = parseRegistration(values.registration, profile);
+  const variant = parseBuild(values.build, { profile });
   const json = values.json ?? false;
   if (values["no-web"] && values.web !== undefined) fail("--web and --no-web exclude each other");
   // The web page is on unless --no-web: on any free port unless --web says which.
@@ -444,8 +451,8 @@ async function startCommand(args: string[]): Promise<number> {
   printer.line(`another rabbit, from a second terminal: node build/host/cli.js run --platform ${lab.platformUrl} --mac 00:19:db:00:00:02`, { event: "lab-hint" });
   let running: RunningRabbit | undefined;
   const listener = observe({ json, secrets: secretsOf(() => running, mac), write: out });
-  if (!json) out(`[host] rabbit ${mac} (${profile} profile, ${registration} registration); keys: b click, d double click, e ears, q quit`);
-  else listener.emit({ event: "rabbit", mac, profile, registration, dialect: lab.dialect });
+  if (!json) out(`[host] rabbit ${mac} (${profile} profile, ${registration} registration, ${variant} build); keys: b click, d double click, e ears, q quit`);
+  else listener.emit({ event: "rabbit", mac, profile, registration, build: variant, dialect: lab.dialect });
   if (webPort !== undefined) {
     page = await openPage(webPort, mac, () => running, json ? listener.emit : undefined, lab).catch(async (error: unknown) => {
       await lab.close();
@@ -453,7 +460,7 @@ async function startCommand(args: string[]): Promise<number> {
     });
   }
   running = runRabbit({
-    platform: lab.platformUrl, mac, profile, registration, flashFile: join(HOME, `${mac}.flash`), listener: combineListeners(watched(listener, profile, registration, json), page?.listener ?? {}),
+    platform: lab.platformUrl, mac, profile, registration, variant, flashFile: join(HOME, `${mac}.flash`), listener: combineListeners(watched(listener, profile, registration, json), page?.listener ?? {}),
     onFlashProblem: (message) => (json ? listener.emit({ event: "flash-problem", message }) : out(`[host] ${message}`)),
   });
   return new Promise((done) => {

@@ -3,6 +3,7 @@
 
 import { dirname } from "node:path";
 import { ensurePrivateDir } from "./files.js";
+import type { Variant } from "./core.js";
 import type { Profile, QuirkSettings } from "./quirks.js";
 import { Rabbit, type RabbitListener, type RegistrationForm, type SaslMechanism } from "./rabbit.js";
 import { RealResolver, type Resolver } from "./vm/dns.js";
@@ -19,6 +20,8 @@ export interface RunOptions {
   quirks?: QuirkSettings;
   sasl?: SaslMechanism;
   registration?: RegistrationForm;
+  /** The module (usage.ts, parseBuild); default as Rabbit's. */
+  variant?: Variant;
   flashFile: string;
   /** Connections the rabbit makes to port 5222 go here instead. */
   xmppPort?: number;
@@ -90,6 +93,7 @@ export function runRabbit(options: RunOptions): RunningRabbit {
     quirks: options.quirks,
     sasl: options.sasl,
     registration: options.registration,
+    variant: options.variant,
     flash,
     scheduler,
     network: options.xmppPort ? new PortOverride(real, options.xmppPort) : real,

@@ -1,8 +1,9 @@
 // The command line's bad-usage error and the parsers that several commands share: a bad value is one clear
 // sentence and exit status 2 (cli.ts prints it with a pointer to --help).
 
-import type { Profile } from "./quirks.js";
-import { defaultRegistration, REGISTRATION_FORMS, SASL_MECHANISMS, type RegistrationForm, type SaslMechanism } from "./rabbit.js";
+import type { Variant } from "./core.js";
+import type { Profile, QuirkSettings } from "./quirks.js";
+import { defaultRegistration, firmwareOnly, REGISTRATION_FORMS, SASL_MECHANISMS, type RegistrationForm, type SaslMechanism } from "./rabbit.js";
 
 export class UsageError extends Error {}
 
@@ -35,4 +36,17 @@ export function parseSasl(value: string | undefined): SaslMechanism | undefined 
   const mechanism = SASL_MECHANISMS.find((name) => name !== "none" && name === value.toUpperCase());
   if (!mechanism) fail(`--sasl is SCRAM-SHA-1, DIGEST-MD5 or PLAIN, not ${value}`);
   return mechanism;
+}
+
+/**
+ * --build: the module a rabbit runs. `device` (the default where it can) is what a real rabbit would run, the
+ * firmware profile alone in one 64 KiB page, with the rabbit's buffer sizes; `release` has both profiles and the full
+ * build's buffers (16 KiB stanzas, 8 KiB packets).
+ */
+export function parseBuild(value: string | undefined, rabbit: { profile: Profile; quirks?: QuirkSettings; sasl?: SaslMechanism }): Variant {
+  const canDevice = firmwareOnly(rabbit);
+  if (value === undefined) return canDevice ? "device" : "release";
+  if (value !== "device" && value !== "release") fail(`--build is device or release, not ${value}`);
+  if (value === "device" && !canDevice) fail("--build device runs the firmware profile with the firmware's quirks only (no --sasl, no --quirk, no standard profile)");
+  return value;
 }

@@ -113,6 +113,9 @@ test("npm start: the lab and a firmware rabbit, online; a second rabbit runs bes
   const second = launch(process.execPath, [CLI, "run", "--platform", platform, "--mac", "00:19:db:00:00:02", "--profile", "standard", "--json"]);
   const online = json(await second.waitFor((line) => json(line).event === "online", 30_000, "online event"));
   assert.equal(online.jid, "0019db000002@localhost/idle");
+  // The firmware rabbit of npm start runs the device build, the standard one the release build.
+  assert.ok(start.lines.some((line) => line.startsWith("[host] rabbit 0019db01dbd7 (firmware profile, stock registration, device build)")));
+  assert.equal(json(second.lines.find((line) => json(line).event === "rabbit")!).build, "release");
   assert.ok(second.lines.every((line) => typeof json(line).event === "string" && json(line).event.length > 0), "every line has an event");
   const status = await (await fetch(platform.replace("/vl", "/lab"))).json() as { online: { mac: string; resource: string }[] };
   assert.deepEqual(status.online.map((r) => `${r.mac}/${r.resource}`).sort(), ["0019db000002/idle", "0019db01dbd7/idle"]);
@@ -218,6 +221,9 @@ test("bad usage exits 2 with a message", () => {
     [["run", "--platform", "http://127.0.0.1:99999/vl"], /bad port/],
     [["run", "--platform", "http://127.0.0.1:1/vl", "--registration", "odd"], /--registration is stock, binary, seed/],
     [["run", "--platform", "http://127.0.0.1:1/vl", "--bogus"], /Unknown option '--bogus'/],
+    [["run", "--platform", "http://127.0.0.1:1/vl", "--build", "tiny"], /--build is device or release, not tiny/],
+    [["run", "--platform", "http://127.0.0.1:1/vl", "--build", "device", "--profile", "standard"], /--build device runs the firmware profile/],
+    [["start", "--build", "device", "--profile", "standard"], /--build device runs the firmware profile/],
     [["lab", "--dialect", "odd"], /--dialect is tolerant or openjabnab/],
     [["run", "--platform", "http://127.0.0.1:1/vl", "--web", "web"], /--web takes a port number/],
     [["start", "--web", "0", "--no-web"], /--web and --no-web exclude each other/],
