@@ -26,13 +26,13 @@ const MUTATIONS = [
   ["assembly/xmpp/client.ts", "the keep-alive after 9 s instead of 8 s", "const KEEPALIVE_IDLE_S: i32 = 8;", "const KEEPALIVE_IDLE_S: i32 = 9;"],
   ["assembly/xmpp/client.ts", "the presence echo waited for 50 s", "const PRESENCE_ECHO_WAIT_MS: i32 = 5000;", "const PRESENCE_ECHO_WAIT_MS: i32 = 50000;"],
   ["assembly/xmpp/client.ts", "no session deadline", "const SESSION_DEADLINE_MS: i32 = 60000;", "const SESSION_DEADLINE_MS: i32 = 0x7fffffff;"],
-  ["assembly/xmpp/client.ts", "close-reboots never reboots", "if (!quirk(QUIRK_CLOSE_REBOOTS)) return false;", "if (true) return false;"],
-  ["assembly/xmpp/client.ts", "the answer to our own <abort/> taken as a refused login", "  if (abortSent) {\n", "  if (false) {\n"],
+  ["assembly/xmpp/client.ts", "close-reboots never reboots", "  return quirk(QUIRK_CLOSE_REBOOTS);\n", "  return false;\n"],
+  ["assembly/xmpp/client.ts", "the answer to our own <abort/> taken as a refused login", "  if (!FIRMWARE_ONLY && abortSent) {\n", "  if (false) {\n"],
   ["assembly/xmpp/register.ts", "the registration password not XORed", "store<u8>(out + i, <u8>hexDigit((a ^ b) & 15));", "store<u8>(out + i, <u8>hexDigit(a & 15));"],
   ["assembly/xmpp/register.ts", "the stock form in the jabber namespace", "return registerForm == REGISTER_FORM_STOCK ? \"violet:iq:register\" : \"jabber:iq:register\";", "return \"jabber:iq:register\";"],
   ["assembly/crypto/md5.ts", "MD5: the firmware's extra block for lengths 56..63 mod 1024 not added", "return r >= 56 && r <= 63;", "return false;"],
   ["assembly/packet/packet.ts", "packets: the mode frame's sleep read as wake", "== 1 ? MODE_SLEEP : MODE_WAKE;", "== 1 ? MODE_WAKE : MODE_SLEEP;"],
-  ["assembly/rabbit/base64-in.ts", "b64-dec-phase follows b64-dec-nul", "const phase = quirk(QUIRK_B64_DEC_PHASE);", "const phase = quirk(QUIRK_B64_DEC_NUL);"],
+  ["assembly/rabbit/base64-in.ts", "b64-dec-phase follows b64-dec-nul", "capacity, quirk(QUIRK_B64_DEC_NUL), quirk(QUIRK_B64_DEC_PHASE));", "capacity, quirk(QUIRK_B64_DEC_NUL), quirk(QUIRK_B64_DEC_NUL));"],
   ["host/quirks.ts", "standard profile without failure-reregister", "profile === \"firmware\" || name === \"failure-reregister\"", "profile === \"firmware\""],
   ["host/files.ts", "files written in place instead of temp and rename", "    fd = fs.open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, PRIVATE_FILE_MODE);", "    fd = fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, PRIVATE_FILE_MODE);"],
   ["host/files.ts", "files 0644 instead of 0600", "export const PRIVATE_FILE_MODE = 0o600;", "export const PRIVATE_FILE_MODE = 0o644;"],
@@ -79,6 +79,13 @@ function main() {
   const args = process.argv.slice(2);
   if (args.includes("--list")) {
     MUTATIONS.forEach(([file, what], i) => console.log(`${String(i + 1).padStart(2)}  ${file}: ${what}`));
+    return;
+  }
+  // A mutation whose text no longer occurs once tests nothing: say so before spending an hour.
+  const stale = MUTATIONS.map(([file, what, from], i) => ({ i, file, what, count: readFileSync(join(root, file), "utf8").split(from).length - 1 })).filter((m) => m.count !== 1);
+  if (stale.length > 0) {
+    for (const m of stale) console.error(`mutate: #${m.i + 1} (${m.file}: ${m.what}): its text occurs ${m.count} times, not once`);
+    process.exitCode = 2;
     return;
   }
   const only = args.includes("--only") ? new Set(args[args.indexOf("--only") + 1].split(",").map(Number)) : undefined;
