@@ -65,7 +65,7 @@ function runOne(index, [file, what, from, to]) {
   const started = Date.now();
   try {
     build(file);
-    const result = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...fastTests()], { cwd: root, encoding: "utf8", timeout: 900_000 });
+    const result = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=300000", ...fastTests()], { cwd: root, encoding: "utf8", timeout: 900_000 });
     const failed = (/^# fail (\d+)/m.exec(result.stdout)?.[1] ?? "?");
     return { index, what, file, status: result.status === 0 ? "survived" : `caught (${failed} failing)`, seconds: Math.round((Date.now() - started) / 1000) };
   } catch (error) {

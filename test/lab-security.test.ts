@@ -51,17 +51,24 @@ test("the lab's token: printed, and written 0600 in a 0700 directory; every star
   const home = mkdtempSync(join(tmpdir(), "nabaztag-token-"));
   try {
     const tokenFile = join(home, "state", "lab-token");
+    // Each lab is closed whatever its assertions say: a lab left listening would keep the test process alive.
     const first = await startLab({ tokenFile });
-    const written = readFileSync(tokenFile, "utf8");
-    assert.equal(written, `${first.token}\n`);
-    assert.match(first.token, /^[0-9a-f]{32}$/);
-    assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
-    assert.equal(statSync(join(home, "state")).mode & 0o777, 0o700);
-    await first.close();
+    try {
+      const written = readFileSync(tokenFile, "utf8");
+      assert.equal(written, `${first.token}\n`);
+      assert.match(first.token, /^[0-9a-f]{32}$/);
+      assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+      assert.equal(statSync(join(home, "state")).mode & 0o777, 0o700);
+    } finally {
+      await first.close();
+    }
     const second = await startLab({ tokenFile });
-    assert.notEqual(second.token, first.token);
-    assert.equal(readFileSync(tokenFile, "utf8"), `${second.token}\n`);
-    await second.close();
+    try {
+      assert.notEqual(second.token, first.token);
+      assert.equal(readFileSync(tokenFile, "utf8"), `${second.token}\n`);
+    } finally {
+      await second.close();
+    }
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
