@@ -199,48 +199,51 @@ describe("hostile input against the lab", { concurrency: false }, () => {
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
       return (server.address() as { port: number }).port;
     };
-    const endless = await listen(createHttpServer((_request, response) => {
-      response.writeHead(200);
-      const more = () => {
-        while (response.write("ping 127.0.0.1:1\n" + "z".repeat(64 * 1024))) if (response.destroyed) return;
-        if (!response.destroyed) response.once("drain", more);
+    // The servers are closed whatever happens: an endless body left streaming would keep the test process alive.
+    try {
+      const endless = await listen(createHttpServer((_request, response) => {
+        response.writeHead(200);
+        const more = () => {
+          while (response.write("ping 127.0.0.1:1\n" + "z".repeat(64 * 1024))) if (response.destroyed) return;
+          if (!response.destroyed) response.once("drain", more);
+        };
+        more();
+      }));
+      const loop = await listen(createHttpServer((request, response) => {
+        response.writeHead(302, { Location: request.url ?? "/" });
+        response.end();
+      }));
+      const midStanza = await listen(createTcpServer((socket) => socket.end("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='1' from='localhost' version='1.0'><stream:features><mecha")));
+      const badPing = await listen(createHttpServer((_request, response) => response.end(`ping 127.0.0.1:${lab.httpPort}/a\u0001b\nbroad x\nxmpp_domain localhost:${lab.xmppPort}\n`)));
+      const watch = (platform: string, password?: string) => {
+        const rabbit = watchRabbit({ platform, domain: "localhost", profile: "firmware", registration: "stock", mac: randomMac(), flashPassword: password });
+        rabbits.push(rabbit);
+        return rabbit;
       };
-      more();
-    }));
-    const loop = await listen(createHttpServer((request, response) => {
-      response.writeHead(302, { Location: request.url ?? "/" });
-      response.end();
-    }));
-    const midStanza = await listen(createTcpServer((socket) => socket.end("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='1' from='localhost' version='1.0'><stream:features><mecha")));
-    const badPing = await listen(createHttpServer((_request, response) => response.end(`ping 127.0.0.1:${lab.httpPort}/a\u0001b\nbroad x\nxmpp_domain localhost:${lab.xmppPort}\n`)));
-    const watch = (platform: string, password?: string) => {
-      const rabbit = watchRabbit({ platform, domain: "localhost", profile: "firmware", registration: "stock", mac: randomMac(), flashPassword: password });
-      rabbits.push(rabbit);
-      return rabbit;
-    };
-    const endlessRabbit = watch(`http://127.0.0.1:${endless}/vl`);
-    await endlessRabbit.waitFor((e) => e.event === "http-answer" && /body too large: first 16384 bytes kept/.test(String(e.error)), 10_000, "the cut body");
-    await endlessRabbit.waitFor((e) => e.event === "error" && /xmpp_domain/.test(String(e.message)), 5_000, "no xmpp_domain in what was kept");
+      const endlessRabbit = watch(`http://127.0.0.1:${endless}/vl`);
+      await endlessRabbit.waitFor((e) => e.event === "http-answer" && /body too large: first 16384 bytes kept/.test(String(e.error)), 10_000, "the cut body");
+      await endlessRabbit.waitFor((e) => e.event === "error" && /xmpp_domain/.test(String(e.message)), 5_000, "no xmpp_domain in what was kept");
 
-    const loopRabbit = watch(`http://127.0.0.1:${loop}/vl`);
-    await loopRabbit.waitFor((e) => e.event === "http-answer" && /redirect loop/.test(String(e.error)), 10_000, "the redirect loop");
-    await loopRabbit.waitFor((e) => e.event === "uart" && e.line === "call to locate.jsp failed, rebooting", 5_000, "the firmware's reboot");
+      const loopRabbit = watch(`http://127.0.0.1:${loop}/vl`);
+      await loopRabbit.waitFor((e) => e.event === "http-answer" && /redirect loop/.test(String(e.error)), 10_000, "the redirect loop");
+      await loopRabbit.waitFor((e) => e.event === "uart" && e.line === "call to locate.jsp failed, rebooting", 5_000, "the firmware's reboot");
 
-    const closing = watch(`http://127.0.0.1:${badPing}/vl`);
-    void closing;
-    // A password the lab does not know: the login fails and the rabbit reports it to the bad `ping` URL.
-    const reporter = watch(`http://127.0.0.1:${badPing}/vl`, "0123456789ab");
-    await reporter.waitFor((e) => e.event === "http" && String(e.url).includes("sendMailXMPP.jsp"), 20_000, "the failure report to the bad URL");
+      const closing = watch(`http://127.0.0.1:${badPing}/vl`);
+      void closing;
+      // A password the lab does not know: the login fails and the rabbit reports it to the bad `ping` URL.
+      const reporter = watch(`http://127.0.0.1:${badPing}/vl`, "0123456789ab");
+      await reporter.waitFor((e) => e.event === "http" && String(e.url).includes("sendMailXMPP.jsp"), 20_000, "the failure report to the bad URL");
 
-    const mid = createHttpServer((_request, response) => response.end(`ping 127.0.0.1:1\nbroad x\nxmpp_domain localhost:${midStanza}\n`));
-    const midPlatform = await listen(mid);
-    const cut = watch(`http://127.0.0.1:${midPlatform}/vl`);
-    await cut.waitFor((e) => e.event === "reboot" && e.reason === "connection closed", 15_000, "the firmware's reboot on the cut stream");
-
-    assert.ok(rss() - before < RSS_GROWTH_BYTES_MAX, `RSS grew by ${rss() - before} bytes`);
-    for (const server of servers) {
-      if ("closeAllConnections" in server) server.closeAllConnections();
-      server.close();
+      const mid = createHttpServer((_request, response) => response.end(`ping 127.0.0.1:1\nbroad x\nxmpp_domain localhost:${midStanza}\n`));
+      const midPlatform = await listen(mid);
+      const cut = watch(`http://127.0.0.1:${midPlatform}/vl`);
+      await cut.waitFor((e) => e.event === "reboot" && e.reason === "connection closed", 15_000, "the firmware's reboot on the cut stream");
+      assert.ok(rss() - before < RSS_GROWTH_BYTES_MAX, `RSS grew by ${rss() - before} bytes`);
+    } finally {
+      for (const server of servers) {
+        if ("closeAllConnections" in server) server.closeAllConnections();
+        server.close();
+      }
     }
   });
 
