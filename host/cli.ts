@@ -280,6 +280,30 @@ function secretsOf(running: () => RunningRabbit | undefined, mac: string): () =>
   };
 }
 
+/** --resolve NAME=IPV4, repeated. */
+function parseResolve(entries: string[] | undefined): Record<string, string> {
+  const resolve: Record<string, string> = {};
+  for (const entry of entries ?? []) {
+    const match = /^([^=]+)=(\d+\.\d+\.\d+\.\d+)$/.exec(entry);
+    if (!match) fail(`--resolve takes NAME=IPV4, not ${entry}`);
+    resolve[match[1]!] = match[2]!;
+  }
+  return resolve;
+}
+
+/** The platform URL, if given, fits a flash; without one, the flash file must already hold one. */
+function checkPlatform(platform: string | undefined, flashFile: string): void {
+  if (platform === undefined) {
+    if (!existsSync(flashFile)) fail("run needs --platform URL (a new flash file has no platform URL)");
+    return;
+  }
+  try {
+    flashUrl(platform);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+}
+
 async function runCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -306,21 +330,9 @@ async function runCommand(args: string[]): Promise<number> {
   const sasl = parseSasl(values.sasl);
   const registration = parseRegistration(values.registration, profile);
   const variant = parseBuild(values.build, { profile, quirks, sasl });
-  const resolve: Record<string, string> = {};
-  for (const entry of values.resolve ?? []) {
-    const match = /^([^=]+)=(\d+\.\d+\.\d+\.\d+)$/.exec(entry);
-    if (!match) fail(`--resolve takes NAME=IPV4, not ${entry}`);
-    resolve[match[1]!] = match[2]!;
-  }
+  const resolve = parseResolve(values.resolve);
   const flashFile = values.flash ?? join(HOME, `${mac}.flash`);
-  if (!values.platform && !existsSync(flashFile)) fail("run needs --platform URL (a new flash file has no platform URL)");
-  if (values.platform !== undefined) {
-    try {
-      flashUrl(values.platform);
-    } catch (error) {
-      fail((error as Error).message);
-    }
-  }
+  checkPlatform(values.platform, flashFile);
   let running: RunningRabbit | undefined;
   const listener = observe({
     json: values.json ?? false,

@@ -52,6 +52,11 @@ function fastTests() {
   return readdirSync(join(root, "build", "test")).filter((name) => name.endsWith(".test.js") && !skip.test(name)).map((name) => join("build", "test", name));
 }
 
+/** The fast suites, once: a hung test file fails after 5 minutes, the whole run after 15. */
+function runFastSuites() {
+  return spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=300000", ...fastTests()], { cwd: root, encoding: "utf8", timeout: 900_000 });
+}
+
 function build(file) {
   execFileSync("npm", ["run", "--silent", file.startsWith("assembly/") ? "build:wasm" : "build:host"], { cwd: root, stdio: "ignore" });
 }
@@ -65,7 +70,7 @@ function runOne(index, [file, what, from, to]) {
   const started = Date.now();
   try {
     build(file);
-    const result = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=300000", ...fastTests()], { cwd: root, encoding: "utf8", timeout: 900_000 });
+    const result = runFastSuites();
     const failed = (/^# fail (\d+)/m.exec(result.stdout)?.[1] ?? "?");
     return { index, what, file, status: result.status === 0 ? "survived" : `caught (${failed} failing)`, seconds: Math.round((Date.now() - started) / 1000) };
   } catch (error) {
@@ -85,6 +90,14 @@ function main() {
   const stale = MUTATIONS.map(([file, what, from], i) => ({ i, file, what, count: readFileSync(join(root, file), "utf8").split(from).length - 1 })).filter((m) => m.count !== 1);
   if (stale.length > 0) {
     for (const m of stale) console.error(`mutate: #${m.i + 1} (${m.file}: ${m.what}): its text occurs ${m.count} times, not once`);
+    process.exitCode = 2;
+    return;
+  }
+  // The suites must pass as they are: a test that fails anyway would "catch" every mutation.
+  const baseline = runFastSuites();
+  if (baseline.status !== 0) {
+    const failing = baseline.stdout.split("\n").filter((line) => /^\s*not ok /.test(line)).join("\n");
+    console.error(`mutate: the fast suites fail without any mutation; fix them first:\n${failing}`);
     process.exitCode = 2;
     return;
   }
