@@ -11,8 +11,8 @@ import { ScriptedServer, virtualRabbit, type Step } from "./harness.js";
 import { happyPathSteps, JID } from "./scripts.js";
 
 /** A firmware rabbit brought online (as idle) by the happy path, then the given steps. */
-function online(steps: Step[], quirks = {}) {
-  const setup = virtualRabbit({ profile: "firmware", quirks });
+function online(steps: Step[], quirks = {}, variant?: "debug" | "device" | "release") {
+  const setup = virtualRabbit({ profile: "firmware", quirks, variant });
   const server = new ScriptedServer(setup.network, [...happyPathSteps({}), ...steps]);
   setup.rabbit.start();
   setup.run(120_000, () => server.done || server.failures.length > 0);
@@ -99,6 +99,26 @@ test("malformed packets are reported and survived: bad start byte, unknown type,
   for (const reason of Object.keys(bad)) assert.ok(errors.some((e) => e.includes(reason)), reason);
   assert.equal(rabbit.status, "opened");
   assert.equal(recorded.reboots, 0);
+});
+
+test("a 1.1 KiB packet: past the device build's 1 KiB, rejected there; the full build reports its frame", () => {
+  // One message frame (0x0a) of 1,100 bytes: 7F, type, a 3-byte length, the data, FF.
+  const data = Buffer.alloc(1100, 0x41);
+  const packet = Buffer.concat([Buffer.from([0x7f, 0x0a, 0x00, 0x04, 0x4c]), data, Buffer.from([0xff])]);
+  const steps: Step[] = [
+    { label: "big packet", reply: `<message from='x@almacska/y' to='${JID}/idle' id='b1'><packet xmlns='violet:packet' format='1.0'>${packet.toString("base64")}</packet></message>` },
+    { label: "ping", reply: `<iq from='almacska' to='${JID}/idle' type='get' id='p9'><ping xmlns='urn:xmpp:ping'/></iq>` },
+    { expect: /id='p9'/ },
+  ];
+  // The message frames reported (the happy path's init packet has an ambient and a mode frame, not these).
+  const messages = (reports: { kind: string; text: string }[]) => reports.filter((r) => r.kind === "frame" && r.text.charCodeAt(0) === 0x0a);
+  const device = online(steps, {}, "device");
+  assert.deepEqual(device.recorded.reports.filter((r) => r.kind === "packet-error").map((r) => r.text), ["packet rejected: larger than the packet buffer (PACKET_CAPACITY)"]);
+  assert.equal(messages(device.recorded.reports).length, 0);
+  assert.equal(device.rabbit.status, "opened");
+  const full = online(steps, {}, "release");
+  assert.equal(full.recorded.reports.filter((r) => r.kind === "packet-error").length, 0);
+  assert.deepEqual(messages(full.recorded.reports).map((r) => r.text.length), [1 + 1100]);
 });
 
 test("a reboot frame reboots; the new instance keeps the flash", () => {

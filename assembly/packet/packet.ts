@@ -4,6 +4,7 @@
 // itself acts on the mode frame (0x0B: 0 wake, 1 sleep) and the reboot frame (0x09), evaluating frames last first.
 // The rest (ambient lights, ears, programs) is the trame interpreter's, reported for the host to show.
 
+import { BASE64_NO_ROOM } from "../codec/base64";
 import { PACKET, PACKET_CAPACITY } from "../memory-map";
 import { decodeReceivedBase64 } from "../rabbit/base64-in";
 import { Ascii } from "../util/bytes";
@@ -35,6 +36,7 @@ export function runPacket(text: usize, textLength: i32): i32 {
   packetMode = MODE_NONE;
   packetReboot = false;
   const length = decodeReceivedBase64(text, textLength, PACKET, PACKET_CAPACITY);
+  if (length == BASE64_NO_ROOM) return reject(PACKET_BAD_BASE64, "packet rejected: larger than the packet buffer (PACKET_CAPACITY)");
   if (length < 0) return reject(PACKET_BAD_BASE64, "packet rejected: bad base64");
   // Check the whole packet before anything of it is used.
   if (length == 0 || load<u8>(PACKET) != 0x7f) return reject(PACKET_BAD_START, "packet rejected: no 0x7F start byte");
