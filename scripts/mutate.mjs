@@ -54,7 +54,7 @@ function fastTests() {
 
 /** The fast suites, once: a hung test file fails after 5 minutes, the whole run after 15. */
 function runFastSuites() {
-  return spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=300000", ...fastTests()], { cwd: root, encoding: "utf8", timeout: 900_000 });
+  return spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=300000", ...fastTests()], { cwd: root, encoding: "utf8", timeout: 900_000, maxBuffer: 256 * 1024 * 1024 });
 }
 
 function build(file) {
