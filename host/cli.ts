@@ -56,7 +56,8 @@ const COMMAND_USAGE: Record<string, string> = {
                                 seed log's patched build: jabber:iq:register with <name> and <email>)
         --build B               the module: device (the default for a firmware rabbit with the firmware's quirks:
                                 what a real rabbit runs, in one 64 KiB page, with its buffers: a stanza over 3 KiB
-                                is the firmware's out-of-memory reboot, a packet over 1 KiB is rejected) or release
+                                or with over 2 KiB of text is the firmware's out-of-memory reboot, a packet over 1 KiB
+                                is rejected) or release
                                 (the full build: stanzas up to 16 KiB, packets up to 8 KiB)
         --flash FILE            the rabbit's 4 KB flash (default .nabaztag/MAC.flash; created on first run;
                                 $NABAZTAG_HOME replaces .nabaztag/ everywhere)
