@@ -90,7 +90,7 @@ export function ensurePrivateDir(directory: string): void {
 export function writePrivateFileAtomic(path: string, bytes: Uint8Array, io: Partial<FileIo> = {}): void {
   const fs = { ...nodeIo, ...io };
   ensurePrivateDir(dirname(path));
-  const temporary = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const temporary = temporaryPath(path);
   let fd: number;
   try {
     fd = fs.open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, PRIVATE_FILE_MODE);
@@ -148,6 +148,11 @@ function syncDirectory(directory: string): void {
   } finally {
     if (fd !== undefined) closeQuietly(nodeIo, fd);
   }
+}
+
+/** A fresh name beside `path` for an atomic write: `path.tmp-PID-RANDOM` (removeStaleTemps knows the form). */
+export function temporaryPath(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
 }
 
 /** Removes `path.tmp-*` left by a writer that died between create and rename; returns their names. Call at open. */

@@ -1,5 +1,7 @@
-// Listening on a port, as every server of the host does it (the lab's HTTP and XMPP sides, the web page).
+// Listening on a port, as every server of the host does it (the lab's HTTP and XMPP sides, the web page), and the
+// bounded HTTP server both HTTP sides are.
 
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { Server as NetServer } from "node:net";
 
 /**
@@ -17,4 +19,26 @@ export function listenOn(server: NetServer, port: number, host: string): Promise
       resolve((server.address() as { port: number }).port);
     });
   });
+}
+
+/** The bounds of an HTTP server: its headers' size and time, the whole request's time, connections at once. */
+export interface HttpBounds {
+  headerBytesMax: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  connectionsMax: number;
+}
+
+/** An HTTP server held to `bounds`: oversized headers get 431, slow clients are cut, extra connections refused. */
+export function boundedHttpServer(bounds: HttpBounds, handle: (request: IncomingMessage, response: ServerResponse) => void): HttpServer {
+  const server = createServer({
+    maxHeaderSize: bounds.headerBytesMax,
+    headersTimeout: bounds.headersTimeoutMs,
+    requestTimeout: bounds.requestTimeoutMs,
+    // Node checks those deadlines only this often (30 s by default).
+    connectionsCheckingInterval: Math.min(1000, bounds.headersTimeoutMs),
+  }, handle);
+  server.maxConnections = bounds.connectionsMax;
+  server.keepAliveTimeout = 1000;
+  return server;
 }

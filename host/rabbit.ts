@@ -370,17 +370,17 @@ export class Rabbit {
   private deviceServices(): CoreServices {
     const o = this.options;
     const listener = o.listener;
+    const uart = listener?.uart?.bind(listener);
     return {
-      uartWrite: (bytes) => {
-        // Nobody reads the UART (a fleet): no line is built.
-        if (!listener?.uart) return;
+      // Nobody reads the UART (a fleet): no service, so the import copies nothing and no line is built.
+      uartWrite: uart && ((bytes) => {
         this.uartLine += Buffer.from(bytes).toString("latin1");
         let newline: number;
         while ((newline = this.uartLine.indexOf("\n")) >= 0) {
-          listener?.uart?.(this.uartLine.slice(0, newline));
+          uart(this.uartLine.slice(0, newline));
           this.uartLine = this.uartLine.slice(newline + 1);
         }
-      },
+      }),
       timeMs: () => this.timeMs(),
       rand: () => this.random.rand(),
       srand: (seed) => this.random.srand(seed),

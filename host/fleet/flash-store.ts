@@ -4,11 +4,10 @@
 // sector again before the last write finished: only the newest is written. A failed write (EMFILE, ENOSPC) is
 // counted and said once; the sector stays right in memory, and the next write tries again.
 
-import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../files.js";
+import { ensurePrivateDir, PRIVATE_FILE_MODE, temporaryPath } from "../files.js";
 import { Flash, FLASH_SIZE } from "../vm/flash.js";
 
 /** Sector writes in flight at once (each holds a file descriptor). */
@@ -97,7 +96,7 @@ export class FlashStore {
 
   private async writeSector(mac: string, bytes: Uint8Array): Promise<void> {
     const path = this.path(mac);
-    const temporary = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+    const temporary = temporaryPath(path);
     try {
       const file = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, PRIVATE_FILE_MODE);
       try {

@@ -13,12 +13,12 @@
 // online rabbit's account and take it over.
 
 import { timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Accounts } from "./accounts.js";
 import * as limits from "./limits.js";
 import { ambientPacket, modePacket, rebootPacket } from "./packets.js";
 import type { LabXmppServer } from "./xmpp-server.js";
-import { listenOn } from "../listen.js";
+import { boundedHttpServer, listenOn } from "../listen.js";
 
 export type LabHttpEvent =
   | { type: "locate"; mac: string }
@@ -97,16 +97,12 @@ export class LabHttpServer {
   readonly failureReports: { mac: string; reason: string; forgotten: boolean }[] = [];
 
   constructor(private readonly options: LabHttpOptions) {
-    const headersTimeout = options.headersTimeoutMs ?? limits.LAB_HTTP_HEADERS_TIMEOUT_MS;
-    this.server = createServer({
-      maxHeaderSize: limits.LAB_HTTP_HEADER_BYTES_MAX,
-      headersTimeout,
-      requestTimeout: options.requestTimeoutMs ?? limits.LAB_HTTP_REQUEST_TIMEOUT_MS,
-      // Node checks those deadlines only this often (30 s by default).
-      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    this.server = boundedHttpServer({
+      headerBytesMax: limits.LAB_HTTP_HEADER_BYTES_MAX,
+      headersTimeoutMs: options.headersTimeoutMs ?? limits.LAB_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: options.requestTimeoutMs ?? limits.LAB_HTTP_REQUEST_TIMEOUT_MS,
+      connectionsMax: options.connectionsMax ?? limits.LAB_HTTP_CONNECTIONS_MAX,
     }, (request, response) => this.handle(request, response));
-    this.server.maxConnections = options.connectionsMax ?? limits.LAB_HTTP_CONNECTIONS_MAX;
-    this.server.keepAliveTimeout = 1000;
   }
 
   /** Serves on a virtual address: locate.jsp names this port (the virtual network has no real one). */

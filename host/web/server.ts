@@ -14,7 +14,7 @@
 
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { LabHttpEvent } from "../lab/http-server.js";
 import { describeLabEvent, type Lab } from "../lab/lab.js";
 import type { LabEvent } from "../lab/xmpp-server.js";
@@ -22,7 +22,7 @@ import { EventHub } from "./events.js";
 import type { FleetView } from "./fleet-view.js";
 import * as limits from "./limits.js";
 import { pushBounded, type RabbitView, type WebEvent } from "./state.js";
-import { listenOn } from "../listen.js";
+import { boundedHttpServer, listenOn } from "../listen.js";
 
 /** What the page may do to a rabbit: what the keyboard and the signals do. */
 export interface RabbitControl {
@@ -128,16 +128,12 @@ export class WebServer {
     options.fleet?.attach((event) => this.hub.publish(event));
     this.hub = new EventHub({ snapshot: (rabbit) => this.snapshot(rabbit), clientsMax: options.clientsMax, backlogBytesMax: options.backlogBytesMax, heartbeatMs: options.heartbeatMs });
     this.loadFiles();
-    const headersTimeout = options.headersTimeoutMs ?? limits.WEB_HEADERS_TIMEOUT_MS;
-    this.server = createServer({
-      maxHeaderSize: limits.WEB_HEADER_BYTES_MAX,
-      headersTimeout,
-      requestTimeout: limits.WEB_REQUEST_TIMEOUT_MS,
-      // Node checks those deadlines only this often (30 s by default).
-      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    this.server = boundedHttpServer({
+      headerBytesMax: limits.WEB_HEADER_BYTES_MAX,
+      headersTimeoutMs: options.headersTimeoutMs ?? limits.WEB_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: limits.WEB_REQUEST_TIMEOUT_MS,
+      connectionsMax: limits.WEB_CONNECTIONS_MAX,
     }, (request, response) => this.handle(request, response));
-    this.server.maxConnections = limits.WEB_CONNECTIONS_MAX;
-    this.server.keepAliveTimeout = 1000;
   }
 
   /** Event streams open now. */
