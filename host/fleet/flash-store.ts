@@ -5,7 +5,7 @@
 // counted and said once; the sector stays right in memory, and the next write tries again.
 
 import { constants } from "node:fs";
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ensurePrivateDir, PRIVATE_FILE_MODE, temporaryPath } from "../files.js";
 import { Flash, FLASH_SIZE } from "../vm/flash.js";
@@ -14,6 +14,18 @@ import { Flash, FLASH_SIZE } from "../vm/flash.js";
 export const FLASH_WRITES_IN_FLIGHT_MAX = 16;
 /** Sector files read at once at the start. */
 const FLASH_READS_IN_FLIGHT_MAX = 32;
+
+/** The first FLASH_SIZE + 1 bytes of a file (enough to tell a sector from anything else, however large). */
+async function readSector(path: string): Promise<Buffer> {
+  const file = await open(path, constants.O_RDONLY);
+  try {
+    const buffer = Buffer.alloc(FLASH_SIZE + 1);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
 
 class StoredFlash extends Flash {
   constructor(private readonly store: FlashStore, private readonly mac: string, initial: Uint8Array | undefined) {
@@ -45,13 +57,16 @@ export class FlashStore {
     return join(this.directory, `${mac}.flash`);
   }
 
-  /** Reads the sectors that exist for `macs` (missing ones start erased). */
+  /**
+   * Reads the sectors that exist for `macs` (missing ones start erased). At most FLASH_SIZE + 1 bytes of a file are
+   * read: one of another size is not a sector, its rabbit starts erased, and one line says how many there were.
+   */
   async load(macs: string[]): Promise<void> {
     let next = 0;
     const reader = async () => {
       while (next < macs.length) {
         const mac = macs[next++]!;
-        const bytes = await readFile(this.path(mac)).catch((error: NodeJS.ErrnoException) => {
+        const bytes = await readSector(this.path(mac)).catch((error: NodeJS.ErrnoException) => {
           if (error.code !== "ENOENT") this.problem(`cannot read ${this.path(mac)}: ${error.code ?? error.message}; the rabbit starts with an erased flash`);
           return undefined;
         });
@@ -60,6 +75,7 @@ export class FlashStore {
       }
     };
     await Promise.all(Array.from({ length: FLASH_READS_IN_FLIGHT_MAX }, reader));
+    if (this.corrupt > 0) this.problem(`${this.corrupt} flash file(s) in ${this.directory} are not ${FLASH_SIZE} bytes: those rabbits start with an erased flash, and their files are replaced at their first write`);
   }
 
   /** The rabbit's flash: what the file held, with the platform's URL. */
