@@ -248,7 +248,7 @@ function scanAttributes(buffer: usize, start: i32, end: i32, add: bool, tree: us
 
 /** Adds the element classified last, with its attributes. */
 function addElement(buffer: usize, tree: usize): bool {
-  if (!treeOpenElement(tree, buffer + itemNameStart, itemNameLength, 0, 0, 0)) return false;
+  if (!treeOpenElement(tree, buffer + itemNameStart, itemNameLength, 0, 0, 0, false)) return false;
   if (itemAttributesStart >= 0) {
     const result = scanAttributes(buffer, itemAttributesStart, itemAttributesEnd, true, tree);
     if (result == ITEM_SYNTAX) return false;

@@ -49,6 +49,7 @@ import {
 } from "../memory-map";
 import { asciiData, bytesEqual, copySmall } from "../util/bytes";
 import { ENTITY_BAD_REFERENCE, ENTITY_UNKNOWN, entityCodepoint, isXmlChar, utf8Encode, utf8Length } from "./entities";
+import { treeAddAttributes, treeAddText, treeBegin, treeCloseElement, treeHeader, treeOpenElement } from "./tree";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Results of xmlNext: event kinds (>= 0) and errors (< 0). host/xml.ts mirrors these lists.
@@ -172,6 +173,12 @@ const HIGHS: u64 = 0x8080808080808080;
     | zeroBytes(word ^ (ONES * 0x3c)) | zeroBytes(word ^ (ONES * 0x26)) | zeroBytes(word ^ (ONES * 0x5d));
 }
 
+/** Bytes that are not a lowercase ASCII letter (0x61..0x7a). */
+// @ts-ignore: decorator
+@inline function lowercaseStops(word: u64): u64 {
+  return (word | (word + ONES * 0x05) | ((word - ONES * 0x61) & ~word)) & HIGHS;
+}
+
 /**
  * Bytes that may end a run of an attribute value: < 0x20, >= 0x80, '<', and '"', '#', '&', '\'' (the bytes that differ
  * from '"' only in the bits of 0x05, found by one test). The quote that does not close the value and '#' are plain
@@ -244,6 +251,9 @@ let pendingAttribute: i32 = 0;
 let pendingAttributeEnd: i32 = 0;
 let pendingEnd: bool = false;
 
+// Tree mode: the events build a stanza tree here instead of being delivered one by one (see xmlBuildInto).
+let treeTarget: usize = 0;
+
 /** Starts a new stream: forgets everything, including an error. */
 export function xmlReset(): void {
   state = S_PROLOG;
@@ -269,6 +279,7 @@ export function xmlReset(): void {
   pendingAttribute = 0;
   pendingAttributeEnd = 0;
   pendingEnd = false;
+  treeTarget = 0;
   memory.fill(XML_EVENT, 0, <usize>XML_EVENT_SIZE);
 }
 
@@ -282,6 +293,16 @@ export function xmlFeed(pointer: usize, length: i32): i32 {
   cursor = pointer;
   chunkEnd = pointer + <usize>length;
   return 0;
+}
+
+/**
+ * Tree mode, for tree-builder.ts: from the next xmlNext on, the header and each stanza are built into `tree` (tree.ts)
+ * as they are parsed. xmlNext then returns only XML_STREAM_START (the header is in the tree), XML_ELEMENT_END (a whole
+ * stanza is), XML_STREAM_END, XML_NEED_MORE or an error; or, with the tree overflowed, the event it could not take.
+ * No ATTRIBUTE events, and XML_EVENT is not written. xmlReset ends tree mode.
+ */
+export function xmlBuildInto(tree: usize): void {
+  treeTarget = tree;
 }
 
 function fail(code: i32): i32 {
@@ -301,7 +322,8 @@ export function xmlNext(): i32 {
   if (pendingAttribute < pendingAttributeEnd) return emitAttribute(pendingAttribute++);
   if (pendingEnd) {
     pendingEnd = false;
-    return emitEnd();
+    const ended = emitEnd();
+    if (ended != UNIT_NO_EVENT) return ended;
   }
   const end = chunkEnd;
   // Each pass consumes input or delivers an event; the loop is bounded by the chunk's length. A carried unit that
@@ -525,7 +547,8 @@ function continueCarry(): i32 {
 // Text
 
 /** Adds input bytes to the text: still a run of the chunk if they follow on, else copied. */
-function takeText(pointer: usize, count: i32): bool {
+// @ts-ignore: decorator
+@inline function takeText(pointer: usize, count: i32): bool {
   if (textLength + count > XML_TEXT_BUFFER_CAPACITY) {
     fail(XML_ERROR_TEXT_TOO_LONG);
     return false;
@@ -544,7 +567,8 @@ function takeText(pointer: usize, count: i32): bool {
 }
 
 /** Moves the text into XML_TEXT_BUFFER (before its bytes change, or before the chunk goes away). */
-function ownText(): bool {
+// @ts-ignore: decorator
+@inline function ownText(): bool {
   if (!textOwned) {
     memory.copy(XML_TEXT_BUFFER, textPointer, <usize>textLength);
     textPointer = XML_TEXT_BUFFER;
@@ -715,6 +739,20 @@ let scanStatus: i32 = 0;
 /** End of the name starting at p (its first byte is a valid start); `end` if it runs to the end; 0 on bad UTF-8. */
 // @ts-ignore: decorator
 @inline function scanName(p: usize, end: usize): usize {
+  // Most names are lowercase ASCII: a word at a time while it lasts, then byte by byte.
+  while (p + 8 <= end) {
+    const word = load<u64>(p);
+    const stops = lowercaseStops(word);
+    if (stops != 0) {
+      const shift = ctz(stops) & ~7;
+      p += <usize>(shift >> 3);
+      // What usually ends a name ('=', space, '>', '/') is told from the word, without a load or the class table.
+      const c = <i32>(word >> shift) & 0xff;
+      if (c == 0x3d || c == 0x20 || c == 0x3e || c == 0x2f) return p;
+      break;
+    }
+    p += 8;
+  }
   while (p < end) {
     const c = <i32>load<u8>(p);
     if ((classOf(c) & C_NAME) != 0) {
@@ -733,7 +771,8 @@ let scanStatus: i32 = 0;
   return p;
 }
 
-function skipSpace(p: usize, end: usize): usize {
+// @ts-ignore: decorator
+@inline function skipSpace(p: usize, end: usize): usize {
   while (p < end && (classOf(load<u8>(p)) & C_SPACE) != 0) p++;
   return p;
 }
@@ -1081,6 +1120,12 @@ function parseReference(p: usize, end: usize): i32 {
 
 // @ts-ignore: decorator
 @inline function emitText(): i32 {
+  if (treeTarget != 0) {
+    treeAddText(treeTarget, textPointer, textLength);
+    textLength = 0;
+    textOwned = false;
+    return treeHeader(treeTarget).overflowed ? XML_TEXT : UNIT_NO_EVENT;
+  }
   const e = event();
   e.kind = XML_TEXT;
   e.level = depth;
@@ -1121,8 +1166,14 @@ function parseReference(p: usize, end: usize): i32 {
 @inline function finishStartTag(name: usize, nameLength: i32, selfClosing: bool): i32 {
   if (depth >= XML_DEPTH_MAX) return fail(XML_ERROR_TOO_DEEP);
   // Qualified name: at most a prefix before the first ':', neither side empty.
-  let colon = 0;
-  while (colon < nameLength && load<u8>(name + colon) != 0x3a) colon++;
+  let colon = nameLength;
+  for (let i = 0; i < nameLength; i += 8) {
+    const colons = zeroBytes(load<u64>(name + i) ^ (ONES * 0x3a));
+    if (colons != 0) {
+      colon = min(nameLength, i + <i32>(ctz(colons) >> 3));
+      break;
+    }
+  }
   if (colon == 0 || colon == nameLength - 1) return fail(XML_ERROR_MALFORMED);
   const prefixLength = colon < nameLength ? colon : 0;
   const level = depth;
@@ -1142,6 +1193,8 @@ function parseReference(p: usize, end: usize): i32 {
   const stored = pushOpenName(level, name, nameLength, prefixLength, nsPointer, nsLength);
 
   declarationAllowed = false;
+  state = depth == 1 ? S_STREAM_LEVEL : S_TEXT;
+  if (treeTarget != 0) return buildStart(level, name, nameLength, prefixLength, nsPointer, nsLength, selfClosing);
   const kind = level == 0 ? XML_STREAM_START : XML_ELEMENT_START;
   const e = event();
   e.kind = kind;
@@ -1156,8 +1209,32 @@ function parseReference(p: usize, end: usize): i32 {
   pendingAttribute = 0;
   pendingAttributeEnd = attributeCount;
   pendingEnd = selfClosing;
-  state = depth == 1 ? S_STREAM_LEVEL : S_TEXT;
   return kind;
+}
+
+/**
+ * Tree mode: the start tag just entered goes into the tree, with its attributes. The header is whole at once; a
+ * self-closing element ends at once. Returns what xmlNext returns in tree mode, or UNIT_NO_EVENT to go on.
+ */
+// @ts-ignore: decorator
+@inline function buildStart(level: i32, name: usize, nameLength: i32, prefixLength: i32, ns: usize, nsLength: i32, selfClosing: bool): i32 {
+  const tree = treeTarget;
+  if (level <= 1) treeBegin(tree);
+  // The parent's binding is still in scope, so the same URI pointer is the same namespace: its copy is shared.
+  const nsIsParents = level > 0 && nsLength > 0 && <u32>ns == load<u32>(openRecord(level - 1), 8);
+  treeOpenElement(tree, name, nameLength, prefixLength, ns, nsLength, nsIsParents);
+  treeAddAttributes(tree, XML_ATTR_TABLE, attributeCount);
+  pendingAttribute = 0;
+  pendingAttributeEnd = 0;
+  const kind = level == 0 ? XML_STREAM_START : XML_ELEMENT_START;
+  if (treeHeader(tree).overflowed) return kind;
+  if (level == 0) {
+    // The stream element's own content is the stream: the header tree ends with its start tag.
+    treeCloseElement(tree);
+    pendingEnd = selfClosing;
+    return kind;
+  }
+  return selfClosing ? emitEnd() : UNIT_NO_EVENT;
 }
 
 /** The tag's attributes: no duplicates; namespace declarations bound at `level`. 0, or the error. */
@@ -1209,11 +1286,18 @@ function parseReference(p: usize, end: usize): i32 {
 }
 
 /** Delivers the end of the innermost open element and closes it. */
-function emitEnd(): i32 {
+// @ts-ignore: decorator
+@inline function emitEnd(): i32 {
   const level = depth - 1;
   const record = openRecord(level);
-  const e = event();
   const kind = level == 0 ? XML_STREAM_END : XML_ELEMENT_END;
+  if (treeTarget != 0) {
+    popOpen(level, record);
+    if (level == 0) return kind;
+    treeCloseElement(treeTarget);
+    return level == 1 || treeHeader(treeTarget).overflowed ? kind : UNIT_NO_EVENT;
+  }
+  const e = event();
   e.kind = kind;
   e.level = level;
   e.namePointer = <u32>(XML_OPEN_POOL + <usize>load<i32>(record));
@@ -1222,8 +1306,14 @@ function emitEnd(): i32 {
   e.nsPointer = load<u32>(record, 8);
   e.nsLength = load<i32>(record, 12);
   e.attributeCount = 0;
+  popOpen(level, record);
+  return kind;
+}
 
-  // Pop. The popped bytes stay in place until a later call pushes again, so the event data remains valid.
+/** Closes the innermost open element (at `level`, whose record is given). */
+// @ts-ignore: decorator
+@inline function popOpen(level: i32, record: usize): void {
+  // The popped bytes stay in place until a later call pushes again, so the event data remains valid.
   openPoolUsed = load<i32>(record);
   if (namespaceCount > 0 && load<i32>(XML_NS_TABLE + <usize>(namespaceCount - 1) * <usize>XML_NS_RECORD_SIZE) >= level) {
     while (namespaceCount > 0 && load<i32>(XML_NS_TABLE + <usize>(namespaceCount - 1) * <usize>XML_NS_RECORD_SIZE) >= level) {
@@ -1234,7 +1324,6 @@ function emitEnd(): i32 {
   }
   depth = level;
   state = depth == 0 ? S_DONE : depth == 1 ? S_STREAM_LEVEL : S_TEXT;
-  return kind;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

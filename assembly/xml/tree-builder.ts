@@ -1,20 +1,10 @@
-// The tree builder: tokenizer events in, whole stanza trees out. The stream header becomes a tree too (the stream
-// element and its attributes), so the state machine reads `id` or `from` the way it reads any stanza.
+// The tree builder: the tokenizer in tree mode (xmlBuildInto) builds each stanza's tree as it parses, and this says
+// when one is whole. The stream header becomes a tree too (the stream element and its attributes), so the state
+// machine reads `id` or `from` the way it reads any stanza.
 
-import { XML_EVENT } from "../memory-map";
-import {
-  XML_ATTRIBUTE,
-  XML_ELEMENT_END,
-  XML_ELEMENT_START,
-  XML_STREAM_END,
-  XML_STREAM_START,
-  XML_TEXT,
-  XmlEvent,
-  xmlFeed,
-  xmlNext,
-  xmlReset,
-} from "./tokenizer";
-import { treeAddAttribute, treeAddText, treeBegin, treeCloseElement, treeHeader, treeOpenElement } from "./tree";
+import { TREE_ATTR_SIZE, XML_ATTR_RECORD_SIZE } from "../memory-map";
+import { XML_ELEMENT_END, XML_NEED_MORE, XML_STREAM_END, XML_STREAM_START, xmlBuildInto, xmlFeed, xmlNext, xmlReset } from "./tokenizer";
+import { treeHeader } from "./tree";
 
 export const READ_NEED_MORE: i32 = 0;
 /** The stream header is in the tree. */
@@ -28,12 +18,13 @@ export const READ_TOO_LARGE: i32 = -100;
 /** stanza_next was given a slot outside 0 .. TREE_SLOTS - 1: nothing was read. */
 export const READ_BAD_SLOT: i32 = -101;
 
-let headerAttributesPending: i32 = 0;
 let failure: i32 = 0;
+
+// The tokenizer's attribute records are the tree's attribute layout: name, name length, value, value length.
+assert(XML_ATTR_RECORD_SIZE == TREE_ATTR_SIZE);
 
 export function treeBuilderReset(): void {
   xmlReset();
-  headerAttributesPending = 0;
   failure = 0;
 }
 
@@ -48,40 +39,14 @@ export function treeBuilderFeed(pointer: usize, length: i32): i32 {
  */
 export function treeBuilderNext(tree: usize): i32 {
   if (failure != 0) return failure;
-  const e = changetype<XmlEvent>(XML_EVENT);
-  // xmlNext consumes input or returns NEED_MORE, so this loop ends with the chunk.
-  while (true) {
-    const kind = xmlNext();
-    if (kind < 0) return (failure = kind);
-    if (kind == 0) return READ_NEED_MORE;
-    if (kind == XML_STREAM_START) {
-      treeBegin(tree);
-      treeOpenElement(tree, e.namePointer, e.nameLength, e.prefixLength, e.nsPointer, e.nsLength);
-      headerAttributesPending = e.attributeCount;
-      if (headerAttributesPending == 0) return finishHeader(tree);
-    } else if (kind == XML_ATTRIBUTE) {
-      treeAddAttribute(tree, e.namePointer, e.nameLength, e.valuePointer, e.valueLength);
-      if (e.level == 0 && --headerAttributesPending == 0) return finishHeader(tree);
-    } else if (kind == XML_ELEMENT_START) {
-      if (e.level == 1) treeBegin(tree);
-      treeOpenElement(tree, e.namePointer, e.nameLength, e.prefixLength, e.nsPointer, e.nsLength);
-    } else if (kind == XML_TEXT) {
-      treeAddText(tree, e.valuePointer, e.valueLength);
-    } else if (kind == XML_ELEMENT_END) {
-      treeCloseElement(tree);
-      if (e.level == 1) {
-        if (treeHeader(tree).overflowed) return (failure = READ_TOO_LARGE);
-        return READ_STANZA;
-      }
-    } else if (kind == XML_STREAM_END) {
-      return READ_STREAM_END;
-    }
-    // A tree that overflowed mid-stanza is reported at once: the stream cannot go on without the stanza.
-    if (treeHeader(tree).overflowed) return (failure = READ_TOO_LARGE);
-  }
-}
-
-function finishHeader(tree: usize): i32 {
-  treeCloseElement(tree);
-  return treeHeader(tree).overflowed ? (failure = READ_TOO_LARGE) : READ_HEADER;
+  xmlBuildInto(tree);
+  const kind = xmlNext();
+  if (kind < 0) return (failure = kind);
+  // A tree that overflowed is reported at once: the stream cannot go on without the stanza.
+  if (treeHeader(tree).overflowed) return (failure = READ_TOO_LARGE);
+  if (kind == XML_ELEMENT_END) return READ_STANZA;
+  if (kind == XML_STREAM_START) return READ_HEADER;
+  if (kind == XML_STREAM_END) return READ_STREAM_END;
+  assert(kind == XML_NEED_MORE);
+  return READ_NEED_MORE;
 }

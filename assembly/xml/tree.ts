@@ -18,6 +18,7 @@ import {
   TREE_SLOTS,
   XML_DEPTH_MAX,
 } from "../memory-map";
+import { FIRMWARE_ONLY } from "../build";
 import { Ascii, bytesEqual, bytesEqualAscii } from "../util/bytes";
 
 export const NODE_ELEMENT: u8 = 1;
@@ -76,7 +77,8 @@ export function treeSlot(index: i32): usize {
   return TREE_SLOT_AREA + <usize>index * <usize>TREE_SLOT_SIZE;
 }
 
-export function treeHeader(tree: usize): TreeHeader {
+// @ts-ignore: decorator
+@inline export function treeHeader(tree: usize): TreeHeader {
   return changetype<TreeHeader>(tree);
 }
 
@@ -84,11 +86,13 @@ export function treeNodeCount(tree: usize): i32 {
   return changetype<TreeHeader>(tree).nodeCount;
 }
 
-export function treeNode(tree: usize, index: i32): TreeNode {
+// @ts-ignore: decorator
+@inline export function treeNode(tree: usize, index: i32): TreeNode {
   return changetype<TreeNode>(tree + NODES_OFFSET + <usize>index * <usize>TREE_NODE_SIZE);
 }
 
-export function treeAttribute(tree: usize, index: i32): TreeAttribute {
+// @ts-ignore: decorator
+@inline export function treeAttribute(tree: usize, index: i32): TreeAttribute {
   return changetype<TreeAttribute>(tree + ATTRIBUTES_OFFSET + <usize>index * <usize>TREE_ATTR_SIZE);
 }
 
@@ -97,7 +101,11 @@ export function treeAttribute(tree: usize, index: i32): TreeAttribute {
 
 let openDepth: i32 = 0;
 
-export function treeBegin(tree: usize): void {
+/** Longest string poolCopy copies by words. */
+const POOL_WORD_COPY_MAX: i32 = 64;
+
+// @ts-ignore: decorator
+@inline export function treeBegin(tree: usize): void {
   const header = changetype<TreeHeader>(tree);
   header.nodeCount = 0;
   header.attributeCount = 0;
@@ -107,7 +115,24 @@ export function treeBegin(tree: usize): void {
 }
 
 /** Copies bytes into the tree's pool; returns their new address, or 0 (and marks the tree overflowed) if full. */
-function poolCopy(tree: usize, pointer: usize, length: i32): usize {
+// @ts-ignore: decorator
+@inline function poolCopy(tree: usize, pointer: usize, length: i32): usize {
+  const header = changetype<TreeHeader>(tree);
+  const used = header.poolUsed;
+  // Names and values are short: whole words (up to 7 bytes past the end, inside the pool, overwritten by the next copy;
+  // the source's words lie inside memory, see the tokenizer's OVER_READ) cost less than memory.copy's call. Not in the
+  // device build: there every inlined copy of this costs flash, and its reader is not a hot path.
+  if (!FIRMWARE_ONLY && length <= POOL_WORD_COPY_MAX && length + 8 <= TREE_POOL_CAPACITY - used) {
+    const at = tree + POOL_OFFSET + <usize>used;
+    copyWords(at, pointer, length);
+    header.poolUsed = used + length;
+    return at;
+  }
+  return poolCopyLong(tree, pointer, length);
+}
+
+/** poolCopy's other case: long, or near the pool's end. */
+function poolCopyLong(tree: usize, pointer: usize, length: i32): usize {
   const header = changetype<TreeHeader>(tree);
   if (length > TREE_POOL_CAPACITY - header.poolUsed) {
     header.overflowed = 1;
@@ -117,6 +142,12 @@ function poolCopy(tree: usize, pointer: usize, length: i32): usize {
   memory.copy(at, pointer, <usize>length);
   header.poolUsed += length;
   return at;
+}
+
+/** Copies `length` bytes by whole words, writing up to 7 bytes past them (the caller has room for that). */
+// @ts-ignore: decorator
+@inline function copyWords(at: usize, pointer: usize, length: i32): void {
+  for (let i = 0; i < length; i += 8) store<u64>(at + <usize>i, load<u64>(pointer + <usize>i));
 }
 
 /** Reserves pool bytes for the caller to fill; 0 if full. */
@@ -155,8 +186,14 @@ function newNode(tree: usize, kind: u8): TreeNode | null {
   return node;
 }
 
-/** Opens an element under the current one. Returns false if the tree is full or too deep. */
-export function treeOpenElement(tree: usize, name: usize, nameLength: i32, prefixLength: i32, ns: usize, nsLength: i32): bool {
+/**
+ * Opens an element under the current one. `nsIsParents`: the reader knows the namespace is the parent element's (the
+ * same declaration), so its copy is shared without comparing. Returns false if the tree is full or too deep.
+ */
+// @ts-ignore: decorator
+@inline export function treeOpenElement(
+  tree: usize, name: usize, nameLength: i32, prefixLength: i32, ns: usize, nsLength: i32, nsIsParents: bool,
+): bool {
   if (openDepth >= XML_DEPTH_MAX) {
     changetype<TreeHeader>(tree).overflowed = 1;
     return false;
@@ -173,7 +210,7 @@ export function treeOpenElement(tree: usize, name: usize, nameLength: i32, prefi
     // Most elements share their parent's namespace: reuse its copy.
     if (openDepth > 0) {
       const parent = treeNode(tree, load<i32>(TREE_OPEN_STACK + (<usize>(openDepth - 1) << 2)));
-      if (bytesEqual(parent.nsPointer, parent.nsLength, ns, nsLength)) {
+      if (nsIsParents || bytesEqual(parent.nsPointer, parent.nsLength, ns, nsLength)) {
         node.nsPointer = parent.nsPointer;
         node.nsLength = parent.nsLength;
       }
@@ -210,15 +247,43 @@ export function treeAddAttribute(tree: usize, name: usize, nameLength: i32, valu
   return true;
 }
 
+/**
+ * Adds `count` attributes to the element opened last, from a table of records laid out as TreeAttribute (the
+ * tokenizer's XML_ATTR_TABLE): one capacity check and one count update for the whole start tag.
+ */
+// @ts-ignore: decorator
+@inline export function treeAddAttributes(tree: usize, records: usize, count: i32): bool {
+  if (count == 0) return true;
+  const header = changetype<TreeHeader>(tree);
+  if (count > TREE_ATTRS_MAX - header.attributeCount || openDepth == 0) {
+    header.overflowed = 1;
+    return false;
+  }
+  for (let i = 0; i < count; i++) {
+    const record = changetype<TreeAttribute>(records + <usize>i * <usize>TREE_ATTR_SIZE);
+    const attribute = treeAttribute(tree, header.attributeCount + i);
+    attribute.nameLength = record.nameLength;
+    attribute.valueLength = record.valueLength;
+    attribute.namePointer = <u32>poolCopy(tree, record.namePointer, record.nameLength);
+    attribute.valuePointer = <u32>poolCopy(tree, record.valuePointer, record.valueLength);
+  }
+  if (header.overflowed) return false;
+  header.attributeCount += count;
+  treeNode(tree, load<i32>(TREE_OPEN_STACK + (<usize>(openDepth - 1) << 2))).attributeCount += <u16>count;
+  return true;
+}
+
 /** Adds a text node under the current element, copying the text. */
-export function treeAddText(tree: usize, text: usize, length: i32): bool {
+// @ts-ignore: decorator
+@inline export function treeAddText(tree: usize, text: usize, length: i32): bool {
   const pointer = poolCopy(tree, text, length);
   if (pointer == 0 && length > 0) return false;
   return treeAddTextAt(tree, pointer, length);
 }
 
 /** Adds a text node whose bytes are already in the tree's pool (see treeReserve). */
-export function treeAddTextAt(tree: usize, pointer: usize, length: i32): bool {
+// @ts-ignore: decorator
+@inline export function treeAddTextAt(tree: usize, pointer: usize, length: i32): bool {
   const node = newNode(tree, NODE_TEXT);
   if (node == null) return false;
   node.namePointer = <u32>pointer;
