@@ -808,18 +808,23 @@ function parseStartTag(start: usize, end: usize): i32 {
       selfClosing = true;
       break;
     }
-    if ((classOf(c) & C_SPACE) == 0) return fail(c < 0x20 ? XML_ERROR_INVALID_CHARACTER : XML_ERROR_MALFORMED);
-    p++;
-    if (p >= end) return UNIT_INCOMPLETE;
-    c = <i32>load<u8>(p);
-    if ((classOf(c) & C_SPACE) != 0) {
-      // More than the usual single space.
-      p = skipSpace(p, end);
+    if (c == 0x20 && p + 1 < end && <u32>(<i32>load<u8>(p + 1) - 0x61) < 26) {
+      // The usual: one space, then a lowercase name.
+      p++;
+    } else {
+      if ((classOf(c) & C_SPACE) == 0) return fail(c < 0x20 ? XML_ERROR_INVALID_CHARACTER : XML_ERROR_MALFORMED);
+      p++;
       if (p >= end) return UNIT_INCOMPLETE;
       c = <i32>load<u8>(p);
+      if ((classOf(c) & C_SPACE) != 0) {
+        // More than one space.
+        p = skipSpace(p, end);
+        if (p >= end) return UNIT_INCOMPLETE;
+        c = <i32>load<u8>(p);
+      }
+      if (c == 0x3e || c == 0x2f) continue;
+      if ((classOf(c) & C_START) == 0 && c < 0x80) return fail(c < 0x20 ? XML_ERROR_INVALID_CHARACTER : XML_ERROR_MALFORMED);
     }
-    if (c == 0x3e || c == 0x2f) continue;
-    if ((classOf(c) & C_START) == 0 && c < 0x80) return fail(c < 0x20 ? XML_ERROR_INVALID_CHARACTER : XML_ERROR_MALFORMED);
     if (count >= XML_ATTRS_MAX) return fail(XML_ERROR_TOO_MANY_ATTRIBUTES);
     p = parseAttribute(p, end, count);
     if (p == 0) return scanStatus;
