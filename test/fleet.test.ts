@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, test } from "node:test";
 import { canRaiseHardLimits, memoryProblem } from "../host/fleet/limits.js";
 import { fleetMac, fleetPassword } from "../host/fleet/rabbits.js";
@@ -130,17 +130,23 @@ test("standard rabbits (one resource per stream): two SASL logins to get online,
   assert.ok(Math.abs(report.cpu.perSaslLoginMs! * 2 - report.cpu.perLoginMs!) <= 0.02, JSON.stringify(report.cpu));
 });
 
-test("flash files that are not sectors (too long, too short): one line says so, those rabbits start erased and get online", () => {
+test("flash files that are not sectors (too long, too short): one line says so, those rabbits start erased and get online; their stale temporary files go", () => {
   const flashDir = mkdtempSync(join(work, "bad-flash-"));
   const base = 0x0019db300000n;
   writeFileSync(join(flashDir, `${fleetMac(base, 0)}.flash`), Buffer.alloc(1024 * 1024, 0x41), { mode: 0o600 });
   writeFileSync(join(flashDir, `${fleetMac(base, 1)}.flash`), Buffer.alloc(100, 0x41), { mode: 0o600 });
+  // Temporary files of an interrupted write: this fleet's rabbit's goes, another MAC's stays.
+  writeFileSync(join(flashDir, `${fleetMac(base, 2)}.flash.tmp-4242-0badf00d`), Buffer.alloc(10), { mode: 0o600 });
+  const otherTemp = join(flashDir, `${fleetMac(base, 7)}.flash.tmp-4242-0badf00d`);
+  writeFileSync(otherTemp, Buffer.alloc(10), { mode: 0o600 });
   const run = fleet(["--count", "3", "--workers", "1", "--mac-base", "00:19:db:30:00:00", "--flash-dir", flashDir, "--json"]);
   assert.equal(run.status, 0, run.stderr);
   const problems = run.stdout.split("\n").filter((line) => line.includes('"event":"problem"'));
   assert.equal(problems.filter((line) => line.includes("2 flash file(s)") && line.includes("are not 4096 bytes")).length, 1, problems.join("\n"));
+  assert.equal(problems.filter((line) => line.includes("removed 1 temporary flash file(s)")).length, 1, problems.join("\n"));
   assert.equal(run.report!.online, 3);
   for (const i of [0, 1, 2]) assert.equal(statSync(join(flashDir, `${fleetMac(base, i)}.flash`)).size, 4096);
+  assert.deepEqual(readdirSync(flashDir).filter((name) => name.includes(".tmp-")), [basename(otherTemp)]);
 });
 
 test("a platform that is down: every rabbit retries, the report says why, exit status 1", () => {

@@ -5,7 +5,7 @@
 // counted and said once; the sector stays right in memory, and the next write tries again.
 
 import { constants } from "node:fs";
-import { open, rename, unlink } from "node:fs/promises";
+import { open, opendir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ensurePrivateDir, PRIVATE_FILE_MODE, temporaryPath } from "../files.js";
 import { Flash, FLASH_SIZE } from "../vm/flash.js";
@@ -75,7 +75,27 @@ export class FlashStore {
       }
     };
     await Promise.all(Array.from({ length: FLASH_READS_IN_FLIGHT_MAX }, reader));
+    await this.removeStaleTemps(new Set(macs));
     if (this.corrupt > 0) this.problem(`${this.corrupt} flash file(s) in ${this.directory} are not ${FLASH_SIZE} bytes: those rabbits start with an erased flash, and their files are replaced at their first write`);
+  }
+
+  /**
+   * Removes MAC.flash.tmp-* of these rabbits: left by a fleet stopped between a write's create and its rename, never
+   * read, and otherwise never removed. Only this worker's MACs, before its first write: another worker's (or shard's)
+   * writes in flight are not touched. The directory is streamed, not listed whole.
+   */
+  private async removeStaleTemps(macs: Set<string>): Promise<void> {
+    let removed = 0;
+    try {
+      for await (const entry of await opendir(this.directory)) {
+        const at = entry.name.indexOf(".flash.tmp-");
+        if (at <= 0 || !macs.has(entry.name.slice(0, at))) continue;
+        await unlink(join(this.directory, entry.name)).then(() => removed++, () => undefined);
+      }
+    } catch (error) {
+      this.problem(`cannot list ${this.directory} for temporary files: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    if (removed > 0) this.problem(`removed ${removed} temporary flash file(s) in ${this.directory} left by an interrupted write`);
   }
 
   /** The rabbit's flash: what the file held, with the platform's URL. */
