@@ -21,6 +21,8 @@ const MUTATIONS = [
   ["assembly/xml/tokenizer.ts", "tokenizer: attribute value bound off by one", "<i32>(p - start) > XML_ATTR_VALUE_MAX", "<i32>(p - start) >= XML_ATTR_VALUE_MAX"],
   ["assembly/xml/tokenizer.ts", "tokenizer: duplicate attributes allowed", "return fail(XML_ERROR_DUPLICATE_ATTRIBUTE);", "continue;"],
   ["assembly/xml/tokenizer.ts", "tokenizer: nesting one deeper than XML_DEPTH_MAX", "if (depth >= XML_DEPTH_MAX) return fail(XML_ERROR_TOO_DEEP);", "if (depth > XML_DEPTH_MAX) return fail(XML_ERROR_TOO_DEEP);"],
+  ["assembly/xml/tokenizer.ts", "tree mode: a start tag that overflows the tree not reported at once", "  if (treeHeader(tree).overflowed) return kind;\n", ""],
+  ["assembly/xml/tokenizer.ts", "tree mode: text that overflows the tree not reported at once", "return treeHeader(treeTarget).overflowed ? XML_TEXT : UNIT_NO_EVENT;", "return UNIT_NO_EVENT;"],
   ["assembly/xmpp/client.ts", "the login watchdog at 20 s instead of 12 s", "const LOGIN_WATCHDOG_MS: i32 = 12000;", "const LOGIN_WATCHDOG_MS: i32 = 20000;"],
   ["assembly/xmpp/client.ts", "reconnect delay from 4 s instead of 5 s", "const RECONNECT_DELAY_MS_MIN: i32 = 5000;", "const RECONNECT_DELAY_MS_MIN: i32 = 4000;"],
   ["assembly/xmpp/client.ts", "the keep-alive after 9 s instead of 8 s", "const KEEPALIVE_IDLE_S: i32 = 8;", "const KEEPALIVE_IDLE_S: i32 = 9;"],

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { Core, modulePath, type Build } from "../host/core.js";
 import { tokenize } from "../host/xml.js";
-import { seedConnections } from "./helpers.js";
+import { ROOT, seedConnections } from "./helpers.js";
 
 const moduleOf = (build: Build) => new WebAssembly.Module(readFileSync(modulePath(build)));
 
@@ -54,4 +54,59 @@ test("core module: the seed's server messages give the same events and the same 
   assert.deepEqual(fromCore, dumps("release"));
   assert.match(fromCore[0]!, /^ {4}\|stream:features\n {4}\|\.\.mechanisms\n {4}\| {3}xmlns => urn:ietf:params:xml:ns:xmpp-sasl\n/);
   assert.match(fromCore[0]!, / {4}\|failure\n {4}\| xmlns => urn:ietf:params:xml:ns:xmpp-sasl\n {4}\|\.\.not-authorized\n$/);
+});
+
+/** build/abi.wasm's exported constants (the full build's limits). */
+function abiConstant(name: string): number {
+  const module = new WebAssembly.Module(readFileSync(`${ROOT}build/abi.wasm`));
+  const instance = new WebAssembly.Instance(module, { env: { abort: () => assert.fail("abort") } });
+  const value = instance.exports[name];
+  assert.ok(value instanceof WebAssembly.Global, `build/abi.wasm exports ${name}`);
+  return value.value as number;
+}
+
+/** Every stanza_next result, fed `text` in one chunk: as many calls as there are results, up to the first error. */
+function stanzaResults(core: Core, text: string): number[] {
+  const e = core.exports;
+  const bytes = Buffer.from(text);
+  const results: number[] = [];
+  e.stanza_reset();
+  for (let at = 0; at < bytes.length; at += core.inputCapacity) {
+    const chunk = bytes.subarray(at, at + core.inputCapacity);
+    assert.equal(e.stanza_feed(core.put(chunk), chunk.length), 0);
+    for (let result = e.stanza_next(0); result !== 0; result = e.stanza_next(0)) {
+      results.push(result);
+      if (result < 0) return [...results, e.stanza_next(0)];
+    }
+  }
+  return results;
+}
+
+test("stanza trees: a stanza its tree cannot hold (nodes, attributes, pool) is READ_TOO_LARGE at once, before it ends, and stays", () => {
+  const header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='1' from='lab' version='1.0'>";
+  const nodesMax = abiConstant("TREE_NODES_MAX");
+  const attributesMax = abiConstant("TREE_ATTRS_MAX");
+  const poolCapacity = abiConstant("TREE_POOL_CAPACITY");
+  const tooLarge = abiConstant("READ_TOO_LARGE");
+  // None of these stanzas ends, and a malformed tag follows in the same chunk: the tree's error is the first problem,
+  // so it must come at once, not when the chunk or the stanza ends.
+  const nineAttributes = Array.from({ length: 9 }, (_, i) => ` a${i}='${i}'`).join("");
+  const cases = {
+    nodes: `<message>${"<a/>".repeat(nodesMax)}`,
+    attributes: `<message>${`<a${nineAttributes}/>`.repeat(Math.ceil((attributesMax + 1) / 9))}`,
+    pool: `<message>${`<b>${"x".repeat(200)}</b>`.repeat(Math.ceil((poolCapacity + 1) / 200))}`,
+  };
+  assert.ok(Math.ceil((attributesMax + 1) / 9) + 1 < nodesMax && 2 * Math.ceil((poolCapacity + 1) / 200) + 1 < nodesMax);
+  for (const build of ["release", "core"] as const) {
+    const core = Core.load({}, build);
+    for (const [name, stanza] of Object.entries(cases)) {
+      assert.deepEqual(stanzaResults(core, `${header}${stanza}<>`), [1, tooLarge, tooLarge], `${build}: ${name}`);
+      // One node, attribute or pool byte fewer fits: the stanza is read whole once it ends.
+      const fits = name === "nodes" ? `<message>${"<a/>".repeat(nodesMax - 1)}</message>` : undefined;
+      if (fits) assert.deepEqual(stanzaResults(core, header + fits), [1, 2], `${build}: ${name} at the limit`);
+      // The tokenizer alone has no such limit: the same bytes are events.
+      const events = tokenize(core, [Buffer.from(header + stanza)]);
+      assert.equal(events.error, undefined, `${build}: ${name} as events`);
+    }
+  }
 });

@@ -1300,7 +1300,8 @@ function parseReference(p: usize, end: usize): i32 {
     popOpen(level, record);
     if (level == 0) return kind;
     treeCloseElement(treeTarget);
-    return level == 1 || treeHeader(treeTarget).overflowed ? kind : UNIT_NO_EVENT;
+    // Closing allocates nothing, so it cannot overflow the tree.
+    return level == 1 ? kind : UNIT_NO_EVENT;
   }
   const e = event();
   e.kind = kind;
