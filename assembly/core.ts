@@ -7,7 +7,7 @@ import { base64Decode, base64DecodeFirmware, base64Encode, base64Setup } from ".
 import { md5, md5Final, md5Init, md5Update } from "./crypto/md5";
 import { dumpTree } from "./xml/dump";
 import { READ_BAD_SLOT, treeBuilderFeed, treeBuilderNext, treeBuilderReset } from "./xml/tree-builder";
-import { xmlFeed, xmlNext, xmlReset, xmlSetup } from "./xml/tokenizer";
+import { xmlBuildInto, xmlFeed, xmlNext, xmlReset, xmlSetup } from "./xml/tokenizer";
 import { treeSlot, treeSlotValid } from "./xml/tree";
 
 base64Setup();
@@ -67,12 +67,15 @@ export function xml_feed(pointer: usize, length: i32): i32 {
   return xmlFeed(pointer, length);
 }
 
+// The tokenizer is shared with the stanza reader, whose calls put it in tree mode: events are asked for here.
 export function xml_next(): i32 {
+  xmlBuildInto(0);
   return xmlNext();
 }
 
 /** Runs the tokenizer to the end of the chunk; returns the number of events, or the error. (Benchmarks, tests.) */
 export function xml_drain(): i32 {
+  xmlBuildInto(0);
   let events = 0;
   while (true) {
     const kind = xmlNext();

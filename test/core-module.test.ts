@@ -110,3 +110,16 @@ test("stanza trees: a stanza its tree cannot hold (nodes, attributes, pool) is R
     }
   }
 });
+
+test("stanza trees: the tokenizer they share gives events again to xml_next after stanza_next", () => {
+  const core = Core.load({}, "core");
+  const e = core.exports;
+  e.stanza_reset();
+  const header = Buffer.from("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><iq id='1'/>");
+  e.stanza_feed(core.put(header), header.length);
+  assert.deepEqual([e.stanza_next(0), e.stanza_next(0), e.stanza_next(0)], [1, 2, 0]);
+  const next = Buffer.from("<message><body>hi</body></message>");
+  e.xml_feed(core.put(next), next.length);
+  // ELEMENT_START message, ELEMENT_START body, TEXT, ELEMENT_END body, ELEMENT_END message, then need more.
+  assert.deepEqual(Array.from({ length: 6 }, () => e.xml_next()), [2, 2, 5, 4, 4, 0]);
+});
