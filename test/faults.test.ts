@@ -258,3 +258,26 @@ test("a server that accepts and says nothing, or stops after the header or durin
     }
   }
 });
+
+test("a stanza cut between two reads stays in its slot while the queue empties in between (standard, presence echo late)", () => {
+  // The presence is not echoed; a message the presence state does not take waits in the queue (slot 0), and the next
+  // one is cut in the middle (slot 1). After 5 s the rabbit goes on without the echo and empties the queue, freeing
+  // slot 0: the rest of the cut message must still go where its start is.
+  const steps = standardSteps({ password: PASSWORD });
+  const presence = steps.pop()!;
+  steps.push({ ...presence, reply: `<message id='first' from='a@${DOMAIN}'><body>one</body></message><message id='second' from='b@${DOMAIN}'><bo` });
+  const { rabbit, network, recorded, run } = virtualRabbit({ profile: "standard", password: PASSWORD });
+  const server = new ScriptedServer(network, steps);
+  rabbit.start();
+  run(120_000, () => server.done || server.failures.length > 0);
+  assert.deepEqual(server.failures, []);
+  run(6_000);
+  assert.ok(recorded.uart.includes("no echo of our presence in 5 s: going on without it"));
+  server.peer!.write("dy>two</body></message>");
+  run(1_000);
+  const dumps = recorded.uart.join("\n");
+  // The last stanza received is the second message whole (the dump shows elements and attributes, not text).
+  const last = dumps.slice(dumps.lastIndexOf("|message"));
+  assert.match(last, /^\|message\n {4}\| id => second\n {4}\| from => b@almacska\n {4}\|\.\.body(\n|$)/, dumps.slice(-600));
+  assert.doesNotMatch(last, /\|\.\.body\n {4}\|\.\.body/);
+});

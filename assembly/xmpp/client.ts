@@ -277,6 +277,11 @@ function send(): void {
 /** Slots of the input queue in use, and the queue itself (slot numbers, oldest first). */
 let busySlots: u32 = 0;
 let queued = 0;
+/**
+ * The slot a stanza cut by the end of a read is being built in, or -1. The rest of it must go there, even if a
+ * lower slot was freed in between (the queue emptied on a timer).
+ */
+let readingSlot = -1;
 
 function freeSlot(): i32 {
   for (let i = 0; i < TREE_SLOTS; i++) {
@@ -288,6 +293,7 @@ function freeSlot(): i32 {
 function clearQueue(): void {
   busySlots = 0;
   queued = 0;
+  readingSlot = -1;
 }
 
 function receive(pointer: usize, length: i32): void {
@@ -295,13 +301,18 @@ function receive(pointer: usize, length: i32): void {
   framingFeed(pointer, length);
   // Each pass takes one item from the framing, which ends with the chunk.
   while (!halted && mine == generation) {
-    const slot = freeSlot();
+    // A slot being read into is never busy: only a whole stanza is queued.
+    const slot = readingSlot >= 0 ? readingSlot : freeSlot();
     if (slot < 0) {
       overflow("input queue full");
       return;
     }
     const result = framingNext(treeSlot(slot));
-    if (result == FRAME_NEED_MORE) break;
+    if (result == FRAME_NEED_MORE) {
+      readingSlot = slot;
+      break;
+    }
+    readingSlot = -1;
     if (result == FRAME_HEADER) {
       streamOpened();
     } else if (result == FRAME_STANZA) {
