@@ -82,8 +82,17 @@ function runOne(index, [file, what, from, to]) {
   }
 }
 
+const USAGE = "usage: node scripts/mutate.mjs [--list] [--only N[,N...]]   (it rewrites the source while it runs: use a copy)";
+
 function main() {
   const args = process.argv.slice(2);
+  // Anything else (--help, a typo) would start the hour-long run that rewrites the source: refuse it.
+  const unknown = args.filter((arg, i) => arg !== "--list" && arg !== "--only" && !(args[i - 1] === "--only" && /^\d+(,\d+)*$/.test(arg)));
+  if (unknown.length > 0 || (args.includes("--only") && !/^\d+(,\d+)*$/.test(args[args.indexOf("--only") + 1] ?? ""))) {
+    console.error(unknown.includes("--help") || unknown.includes("-h") ? USAGE : `mutate: ${unknown.length > 0 ? `unknown argument ${unknown[0]}` : "--only wants N[,N...]"}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   if (args.includes("--list")) {
     MUTATIONS.forEach(([file, what], i) => console.log(`${String(i + 1).padStart(2)}  ${file}: ${what}`));
     return;
