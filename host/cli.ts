@@ -136,6 +136,8 @@ const COMMAND_USAGE: Record<string, string> = {
         --registered            rabbits that registered long ago: each flash holds the password SHA-1("nabaztag-vm
                                 fleet " + MAC), first 12 hex digits; the fleet's own lab knows them (a server restart)
         --sasl MECHANISM        every rabbit uses SCRAM-SHA-1, DIGEST-MD5 or PLAIN
+        --build B               the module every rabbit runs: device (the default for firmware rabbits with the
+                                firmware's quirks, as for run) or release
         --web PORT              a live page on 127.0.0.1:PORT (0: any free port): counts by state, the online chart
         --workers N             worker processes (default: one per core)
         --report FILE           the report as JSON, and its online-over-time chart as FILE with .svg

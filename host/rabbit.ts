@@ -129,6 +129,11 @@ export function firmwareOnly(options: Pick<RabbitOptions, "profile" | "quirks" |
   return Object.entries(options.quirks ?? {}).every(([name, on]) => (firmware as Record<string, boolean>)[name] === on);
 }
 
+/** The module a rabbit runs unless told: the device build for what it can run, else the release build. */
+export function defaultVariant(options: Pick<RabbitOptions, "profile" | "quirks" | "sasl" | "plantedBug">): Variant {
+  return firmwareOnly(options) ? "device" : "release";
+}
+
 export function parseMac(mac: string | Uint8Array): Uint8Array {
   if (mac instanceof Uint8Array) {
     if (mac.length !== 6) throw new Error("a MAC address has 6 bytes");
@@ -166,7 +171,7 @@ export class Rabbit {
   constructor(options: RabbitOptions) {
     this.options = options;
     this.mac = parseMac(options.mac);
-    this.variant = options.variant ?? (firmwareOnly(options) ? "device" : "release");
+    this.variant = options.variant ?? defaultVariant(options);
     if (this.variant === "device" && !firmwareOnly(options)) {
       throw new Error("the device build runs the firmware profile with the firmware's quirks only (no --sasl, no planted bug)");
     }

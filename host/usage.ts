@@ -3,7 +3,7 @@
 
 import type { Variant } from "./core.js";
 import type { Profile, QuirkSettings } from "./quirks.js";
-import { defaultRegistration, firmwareOnly, REGISTRATION_FORMS, SASL_MECHANISMS, type RegistrationForm, type SaslMechanism } from "./rabbit.js";
+import { defaultRegistration, defaultVariant, firmwareOnly, REGISTRATION_FORMS, SASL_MECHANISMS, type RegistrationForm, type SaslMechanism } from "./rabbit.js";
 
 export class UsageError extends Error {}
 
@@ -45,7 +45,7 @@ export function parseSasl(value: string | undefined): SaslMechanism | undefined 
  */
 export function parseBuild(value: string | undefined, rabbit: { profile: Profile; quirks?: QuirkSettings; sasl?: SaslMechanism }): Variant {
   const canDevice = firmwareOnly(rabbit);
-  if (value === undefined) return canDevice ? "device" : "release";
+  if (value === undefined) return defaultVariant(rabbit);
   if (value !== "device" && value !== "release") fail(`--build is device or release, not ${value}`);
   if (value === "device" && !canDevice) fail("--build device runs the firmware profile with the firmware's quirks only (no --sasl, no --quirk, no standard profile)");
   return value;

@@ -10,7 +10,7 @@ import { basename, join } from "node:path";
 import { after, test } from "node:test";
 import { canRaiseHardLimits, memoryProblem } from "../host/fleet/limits.js";
 import { fleetMac, fleetPassword } from "../host/fleet/rabbits.js";
-import { bucketOf, Histogram, mergeReports, Timeline, type FleetReport } from "../host/fleet/report.js";
+import { bucketOf, Histogram, mergeReports, reportProblem, Timeline, type FleetReport } from "../host/fleet/report.js";
 import { FLASH_PASSWORD_FLAG, FLASH_PASSWORD_FLAG_OFFSET } from "../host/vm/flash.js";
 import { ROOT } from "./helpers.js";
 
@@ -149,6 +149,20 @@ test("flash files that are not sectors (too long, too short): one line says so, 
   assert.deepEqual(readdirSync(flashDir).filter((name) => name.includes(".tmp-")), [basename(otherTemp)]);
 });
 
+test("--build: the module the rabbits run, said in the report (device by default for firmware rabbits)", () => {
+  const byDefault = fleet(["--count", "3", "--workers", "1", "--mac-base", "00:19:db:31:00:00", "--json"]);
+  assert.equal(byDefault.status, 0, byDefault.stderr);
+  assert.equal(byDefault.report!.build, "device");
+  const release = fleet(["--count", "3", "--workers", "1", "--mac-base", "00:19:db:31:10:00", "--build", "release", "--json"]);
+  assert.equal(release.status, 0, release.stderr);
+  assert.equal(release.report!.build, "release");
+  assert.equal(release.report!.online, 3);
+  // The report's build is what the workers' rabbits ran (Rabbit.variant), not the option repeated.
+  const standard = fleet(["--count", "2", "--workers", "1", "--mac-base", "00:19:db:31:20:00", "--profile", "standard", "--json"]);
+  assert.equal(standard.status, 0, standard.stderr);
+  assert.equal(standard.report!.build, "release");
+});
+
 test("a platform that is down: every rabbit retries, the report says why, exit status 1", () => {
   const run = fleet(["--count", "6", "--workers", "1", "--platform", "http://127.0.0.1:1/vl", "--duration", "2", "--json"]);
   assert.equal(run.status, 1);
@@ -184,6 +198,8 @@ test("bad options and bad reports: one line each, exit status 2", () => {
     [["--count", "many"], /--count takes an integer from 0 to 200000/],
     [["--shard", "2/2"], /--shard takes K\/N with 0 <= K < N/],
     [["--ramp", "0"], /--ramp takes a rate of at least 1/],
+    [["--build", "arm"], /--build is device or release, not arm/],
+    [["--build", "device", "--profile", "standard"], /--build device runs the firmware profile/],
     [["--mac-base", "zz"], /--mac-base: not a MAC address/],
     [["--platform", "ftp://x/vl"], /--platform: not a platform URL/],
     [["merge"], /fleet merge needs the reports/],
@@ -220,6 +236,10 @@ test("report arithmetic: buckets within 1 %, merged percentiles over all samples
   const twice = mergeReports([one, { ...one, shards: ["1/2"] }]);
   assert.equal(twice.rabbits, 2 * one.rabbits);
   assert.equal(twice.loginMs.p50, one.loginMs.p50);
+  assert.equal(one.build, "device");
+  assert.equal(twice.build, "device");
+  assert.equal(mergeReports([one, { ...one, shards: ["1/2"], build: "release" }]).build, "device+release");
+  assert.equal(reportProblem({ ...one, build: "<script>" }), "build is not the name of a build");
   assert.match(memoryProblem(100_000, 2, true, 1024 ** 3) ?? "", /100000 rabbits need about \d+ MiB .* and \d+ MiB is available/);
   assert.equal(memoryProblem(100, 2, true, 8 * 1024 ** 3), undefined);
 });

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { writePrivateFileAtomic } from "../files.js";
 import { parseMac } from "../rabbit.js";
 import { flashUrl } from "../run.js";
-import { fail, parseCount, parseProfile, parseRegistration, parseSasl } from "../usage.js";
+import { fail, parseBuild, parseCount, parseProfile, parseRegistration, parseSasl } from "../usage.js";
 import { onlineChart } from "./chart.js";
 import { FleetView } from "../web/fleet-view.js";
 import { WebServer } from "../web/server.js";
@@ -68,7 +68,7 @@ function fleetOptions(args: string[]): FleetCommandOptions {
       count: { type: "string" }, platform: { type: "string" }, profile: { type: "string" }, registration: { type: "string" }, ramp: { type: "string" },
       duration: { type: "string" }, timeout: { type: "string" }, "mac-base": { type: "string" }, shard: { type: "string" }, "flash-dir": { type: "string" },
       workers: { type: "string" }, report: { type: "string" }, json: { type: "boolean" }, sasl: { type: "string" }, registered: { type: "boolean" },
-      web: { type: "string" },
+      web: { type: "string" }, build: { type: "string" },
     },
   });
   const count = Math.max(1, parseCount(values.count, "--count", 100, FLEET_RABBITS_MAX));
@@ -86,6 +86,7 @@ function fleetOptions(args: string[]): FleetCommandOptions {
     macBase: parseMacBase(values["mac-base"], count, shard),
     flashDir: values["flash-dir"],
     sasl: parseSasl(values.sasl),
+    build: values.build === undefined ? undefined : parseBuild(values.build, { profile, sasl: parseSasl(values.sasl) }),
     registered: values.registered ?? false,
   };
   const webPort = values.web === undefined ? undefined : parseCount(values.web, "--web", 0, 65535);

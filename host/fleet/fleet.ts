@@ -6,8 +6,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { freemem } from "node:os";
 import { fileURLToPath } from "node:url";
+import type { Variant } from "../core.js";
 import type { Profile } from "../quirks.js";
-import type { RegistrationForm, SaslMechanism } from "../rabbit.js";
+import { defaultVariant, type RegistrationForm, type SaslMechanism } from "../rabbit.js";
 import { flashUrl } from "../run.js";
 import { canRaiseHardLimits, fdLimits, FLEET_WORKERS_MAX, memoryProblem, withFdLimit } from "./limits.js";
 import { FLEET_HTTP_IN_FLIGHT_MAX } from "./rabbits.js";
@@ -30,6 +31,8 @@ export interface FleetOptions {
   registration?: RegistrationForm;
   /** A SASL mechanism every rabbit uses (the fleet's own lab then offers it first). */
   sasl?: SaslMechanism;
+  /** The module every rabbit runs; undefined: the rabbit's default (defaultVariant). */
+  build?: Variant;
   /** Rabbits that registered long ago: their flash holds a password the platform knows (fleetPassword). */
   registered?: boolean;
   /** Rabbits started per second (all workers together); null: all at once. */
@@ -209,7 +212,7 @@ function startWorkers(options: FleetOptions, ranges: WorkerRange[], platforms: P
     });
     children.push(worker);
     const config: WorkerConfig = {
-      index: i, first, count, macBase: macBaseHex(options), profile: options.profile, registration: options.registration, sasl: options.sasl, registered: options.registered ?? false,
+      index: i, first, count, macBase: macBaseHex(options), profile: options.profile, registration: options.registration, sasl: options.sasl, build: options.build ?? defaultVariant(options), registered: options.registered ?? false,
       platform: flashUrl(platforms(i).url), rampPerSecond: options.rampPerSecond === null ? null : (options.rampPerSecond * count) / options.count,
       xmppPorts: platforms(i).xmppPorts, flashDir: options.flashDir, memoryBytesMax,
     };

@@ -1,5 +1,6 @@
 // The messages between the fleet's parent and its processes (workers, the lab), over Node's IPC channel.
 
+import type { Variant } from "../core.js";
 import type { Profile } from "../quirks.js";
 import type { RegistrationForm, SaslMechanism } from "../rabbit.js";
 import type { WorkerTotals } from "./report.js";
@@ -13,6 +14,8 @@ export interface WorkerConfig {
   profile: Profile;
   registration?: RegistrationForm;
   sasl?: SaslMechanism;
+  /** The module every rabbit runs. */
+  build: Variant;
   /** The flash holds fleetPassword(MAC) (rabbits that registered long ago). */
   registered: boolean;
   /** The flash form of the platform URL ("host:port/vl"). */

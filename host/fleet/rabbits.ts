@@ -149,6 +149,8 @@ export class FleetRabbits {
   /** Rabbits per status (the module's status names, and "rebooting"): the fleet view's counts by state. */
   private readonly statuses = new Map<string, number>();
   private stopped = false;
+  /** The modules the rabbits run (each Rabbit.variant once). */
+  private readonly builds = new Set<string>();
 
   constructor(private readonly config: FleetRabbitsConfig, onError: (error: unknown) => void) {
     this.scheduler = new SharedScheduler(onError);
@@ -157,7 +159,7 @@ export class FleetRabbits {
     this.everOnline = new Uint8Array(config.count);
     this.failedOnce = new Uint8Array(config.count);
     this.phase = new Array<string>(config.count);
-    compileModule("release");
+    compileModule(config.build);
   }
 
   /** Starts the rabbits: at the ramp's rate, or all at once in slices that leave the sockets their turn. */
@@ -191,6 +193,7 @@ export class FleetRabbits {
     const rabbit = new Rabbit({
       mac,
       profile: this.config.profile,
+      variant: this.config.build,
       registration: this.config.registration,
       sasl: this.config.sasl,
       flash,
@@ -202,6 +205,7 @@ export class FleetRabbits {
       ticks: "due",
     });
     this.rabbits[local] = rabbit;
+    this.builds.add(rabbit.variant);
     this.startedAt[local] = this.scheduler.now();
     this.counts.started++;
     this.setPhase(local, "booting");
@@ -317,6 +321,7 @@ export class FleetRabbits {
       failures: this.failures.toJSON(),
       lagMsMax: this.scheduler.stats.lagMsMax,
       flashWriteFailures: this.config.flashStore?.failures ?? 0,
+      builds: [...this.builds],
       ...extra,
     };
   }

@@ -103,6 +103,8 @@ export interface WorkerTotals {
   loginMs: HistogramJson;
   failures: Record<string, number>;
   cpuMs: number;
+  /** The modules its rabbits ran (Rabbit.variant), each once. */
+  builds: string[];
   rssBytes: number;
   /** RSS before the first rabbit (the process, the compiled module). */
   rssBaseBytes: number;
@@ -116,6 +118,8 @@ export interface FleetReport {
   shards: string[];
   rabbits: number;
   profile: string;
+  /** The modules the rabbits ran, as their workers saw them (device, release; "+" between several). */
+  build: string;
   platform: string;
   /** Rabbits started per second; null: all at once (a power cut). */
   ramp: number | null;
@@ -184,6 +188,7 @@ export function buildReport(totals: WorkerTotals[], setting: ReportSetting): Fle
     shards: [setting.shard],
     rabbits,
     profile: setting.profile,
+    build: [...new Set(totals.flatMap((t) => t.builds))].sort().join("+"),
     platform: setting.platform,
     ramp: setting.ramp,
     workers: totals.length,
@@ -255,6 +260,7 @@ export function reportProblem(value: unknown): string | undefined {
   const numbers = ["rabbits", "started", "online", "everOnline", "logins", "saslLogins", "reboots", "workers", "durationMs", "lagMsMax", "flashWriteFailures"] as const;
   for (const name of numbers) if (!Number.isSafeInteger(report[name]) || report[name]! < 0) return `${name} is not a count`;
   if (!Array.isArray(report.shards) || !report.shards.every((s) => typeof s === "string")) return "shards is not a list of names";
+  if (typeof report.build !== "string" || !/^[a-z]+(\+[a-z]+)*$/.test(report.build)) return "build is not the name of a build";
   const h = report.loginMs;
   if (!h || !Number.isSafeInteger(h.count) || typeof h.buckets !== "object" || h.buckets === null) return "loginMs is not a histogram";
   if (!Object.entries(h.buckets).every(([k, v]) => /^\d+$/.test(k) && Number.isSafeInteger(v) && v >= 0)) return "loginMs has a bad bucket";
@@ -285,6 +291,7 @@ export function mergeReports(reports: FleetReport[]): FleetReport {
     shards: reports.flatMap((r) => r.shards),
     rabbits,
     profile: [...new Set(reports.map((r) => r.profile))].join("+"),
+    build: [...new Set(reports.flatMap((r) => r.build.split("+")))].sort().join("+"),
     platform: [...new Set(reports.map((r) => r.platform))].join(" "),
     workers: sum((r) => r.workers),
     durationMs: Math.max(...reports.map((r) => r.durationMs)),
