@@ -150,14 +150,22 @@ function syncDirectory(directory: string): void {
   }
 }
 
+const TEMPORARY_INFIX = ".tmp-";
+
 /** A fresh name beside `path` for an atomic write: `path.tmp-PID-RANDOM` (removeStaleTemps knows the form). */
 export function temporaryPath(path: string): string {
-  return `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  return `${path}${TEMPORARY_INFIX}${process.pid}-${randomBytes(4).toString("hex")}`;
+}
+
+/** The file name a temporaryPath name stands beside (`MAC.flash` for `MAC.flash.tmp-1-ab`), or undefined. */
+export function temporaryOf(name: string): string | undefined {
+  const at = name.indexOf(TEMPORARY_INFIX);
+  return at > 0 ? name.slice(0, at) : undefined;
 }
 
 /** Removes `path.tmp-*` left by a writer that died between create and rename; returns their names. Call at open. */
 export function removeStaleTemps(path: string): string[] {
-  const prefix = `${basename(path)}.tmp-`;
+  const prefix = `${basename(path)}${TEMPORARY_INFIX}`;
   let names: string[];
   try {
     names = readdirSync(dirname(path)).filter((name) => name.startsWith(prefix));

@@ -7,15 +7,20 @@
 
 import { readFileSync } from "node:fs";
 import { Core, coreImports } from "../build/host/core.js";
-import { xmppStream } from "../build/test/bench/xmpp-stream.js";
+import { chunksOf, readStanzaTrees, xmppStream } from "../build/test/bench/xmpp-stream.js";
 
 const ROUNDS = 15;
 const ROUND_MS = 150;
 
 function load(path) {
-  let instance;
-  const imports = coreImports({}, () => instance.exports.memory);
-  instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), imports);
+  let module;
+  try {
+    module = new WebAssembly.Module(readFileSync(path));
+  } catch (error) {
+    console.error(`ab-xml: ${path}: not a readable WebAssembly module (${error.code ?? error.message})`);
+    process.exit(2);
+  }
+  const instance = new WebAssembly.Instance(module, coreImports({}, () => instance.exports.memory));
   return new Core(instance);
 }
 
@@ -26,22 +31,11 @@ if (!pathA || !pathB) {
 }
 const { header, body, stanzaCount } = xmppStream(10_000_000);
 const stream = Buffer.concat([header, body]);
-const chunks = [];
-for (let at = 0; at < stream.length; at += 4096) chunks.push(stream.subarray(at, at + 4096));
+const chunks = chunksOf(stream, 4096);
 
-/** One pass over the stream: the stanzas read (checked against the stream's count). */
+/** One pass over the stream, as the bench's tree row (checked against the stream's count). */
 const reader = (core) => () => {
-  const e = core.exports;
-  e.stanza_reset();
-  let stanzas = 0;
-  for (const chunk of chunks) {
-    core.bytes.set(chunk, core.input);
-    e.stanza_feed(core.input, chunk.length);
-    for (let result = e.stanza_next(0); result !== 0; result = e.stanza_next(0)) {
-      if (result < 0) throw new Error(`stanza_next: ${result}`);
-      if (result === 2) stanzas++;
-    }
-  }
+  const stanzas = readStanzaTrees(core, chunks);
   if (stanzas !== stanzaCount) throw new Error(`${stanzas} stanzas read of ${stanzaCount}`);
 };
 

@@ -79,7 +79,7 @@ export function fwReadElement(buffer: usize, length: i32, tree: usize): i32 {
   if (itemContentStart >= 0) {
     pushRegion(depth++, itemContentStart, itemContentEnd);
   } else {
-    closeElement(tree);
+    treeCloseElement(tree);
   }
   // Depth-first over content regions; every pass consumes part of a region or closes one.
   while (depth > 0) {
@@ -88,7 +88,7 @@ export function fwReadElement(buffer: usize, length: i32, tree: usize): i32 {
     const end = load<i32>(frame, 4);
     if (position >= end) {
       depth--;
-      closeElement(tree);
+      treeCloseElement(tree);
       continue;
     }
     const child = readItem(buffer, position, end);
@@ -106,15 +106,10 @@ export function fwReadElement(buffer: usize, length: i32, tree: usize): i32 {
       if (depth >= XML_DEPTH_MAX) return FW_TOO_LARGE;
       pushRegion(depth++, itemContentStart, itemContentEnd);
     } else {
-      closeElement(tree);
+      treeCloseElement(tree);
     }
   }
   return treeHeader(tree).overflowed ? FW_TOO_LARGE : FW_ELEMENT;
-}
-
-/** treeCloseElement is inlined where the tokenizer builds trees; here one copy serves the three places. */
-function closeElement(tree: usize): void {
-  treeCloseElement(tree);
 }
 
 function pushRegion(depth: i32, start: i32, end: i32): void {

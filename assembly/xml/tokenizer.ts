@@ -22,6 +22,7 @@
 // predefined ones are errors, each with its own code; the XML declaration is skipped at the very start only.
 
 import {
+  TREE_ATTR_SIZE,
   XML_ATTR_POOL,
   XML_ATTR_POOL_CAPACITY,
   XML_ATTR_RECORD_SIZE,
@@ -1216,6 +1217,10 @@ function parseReference(p: usize, end: usize): i32 {
   pendingEnd = selfClosing;
   return kind;
 }
+
+// buildStart hands XML_ATTR_TABLE to treeAddAttributes: its records are the tree's attribute layout (name, name
+// length, value, value length).
+assert(XML_ATTR_RECORD_SIZE == TREE_ATTR_SIZE);
 
 /**
  * Tree mode: the start tag just entered goes into the tree, with its attributes. The header is whole at once; a

@@ -2,7 +2,6 @@
 // when one is whole. The stream header becomes a tree too (the stream element and its attributes), so the state
 // machine reads `id` or `from` the way it reads any stanza.
 
-import { TREE_ATTR_SIZE, XML_ATTR_RECORD_SIZE } from "../memory-map";
 import { XML_ELEMENT_END, XML_NEED_MORE, XML_STREAM_END, XML_STREAM_START, xmlBuildInto, xmlFeed, xmlNext, xmlReset } from "./tokenizer";
 import { treeHeader } from "./tree";
 
@@ -19,9 +18,6 @@ export const READ_TOO_LARGE: i32 = -100;
 export const READ_BAD_SLOT: i32 = -101;
 
 let failure: i32 = 0;
-
-// The tokenizer's attribute records are the tree's attribute layout: name, name length, value, value length.
-assert(XML_ATTR_RECORD_SIZE == TREE_ATTR_SIZE);
 
 export function treeBuilderReset(): void {
   xmlReset();

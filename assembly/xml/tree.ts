@@ -306,9 +306,19 @@ export function treeAddAttribute(tree: usize, name: usize, nameLength: i32, valu
   return true;
 }
 
-/** Closes the element opened last: its subtree ends here. */
+/** Closes the element opened last: its subtree ends here. Inlined, or one copy in the device build (see newNode). */
 // @ts-ignore: decorator
 @inline export function treeCloseElement(tree: usize): void {
+  if (FIRMWARE_ONLY) closeElementCall(tree);
+  else closeElement(tree);
+}
+
+function closeElementCall(tree: usize): void {
+  closeElement(tree);
+}
+
+// @ts-ignore: decorator
+@inline function closeElement(tree: usize): void {
   if (openDepth == 0) return;
   openDepth--;
   const node = treeNode(tree, load<i32>(TREE_OPEN_STACK + (<usize>openDepth << 2)));

@@ -7,9 +7,11 @@
 import { constants } from "node:fs";
 import { open, opendir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { ensurePrivateDir, PRIVATE_FILE_MODE, temporaryPath } from "../files.js";
+import { ensurePrivateDir, PRIVATE_FILE_MODE, temporaryOf, temporaryPath } from "../files.js";
 import { Flash, FLASH_SIZE } from "../vm/flash.js";
 
+/** DIR/MAC.flash: a rabbit's sector file. */
+const FLASH_SUFFIX = ".flash";
 /** Sector writes in flight at once (each holds a file descriptor). */
 export const FLASH_WRITES_IN_FLIGHT_MAX = 16;
 /** Sector files read at once at the start. */
@@ -54,7 +56,7 @@ export class FlashStore {
   }
 
   private path(mac: string): string {
-    return join(this.directory, `${mac}.flash`);
+    return join(this.directory, `${mac}${FLASH_SUFFIX}`);
   }
 
   /**
@@ -88,8 +90,8 @@ export class FlashStore {
     let removed = 0;
     try {
       for await (const entry of await opendir(this.directory)) {
-        const at = entry.name.indexOf(".flash.tmp-");
-        if (at <= 0 || !macs.has(entry.name.slice(0, at))) continue;
+        const target = temporaryOf(entry.name);
+        if (target === undefined || !target.endsWith(FLASH_SUFFIX) || !macs.has(target.slice(0, -FLASH_SUFFIX.length))) continue;
         await unlink(join(this.directory, entry.name)).then(() => removed++, () => undefined);
       }
     } catch (error) {

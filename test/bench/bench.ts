@@ -11,7 +11,7 @@ import SaxLtx from "ltx/src/parsers/ltx.js";
 import { SaxesParser } from "saxes";
 import { Core, modulePath } from "../../host/core.js";
 import { functionSizes } from "../../host/wasm-info.js";
-import { SMALL_STANZA, xmppStream } from "./xmpp-stream.js";
+import { chunksOf, readStanzaTrees, SMALL_STANZA, xmppStream } from "./xmpp-stream.js";
 
 const ROUNDS = 7;
 const ROUND_MS = 200;
@@ -139,9 +139,7 @@ hashTable("SHA-1", "sha1", sha1Contenders);
 
 const { header, body, stanzaCount } = xmppStream(10_000_000);
 const stream = Buffer.concat([header, body]);
-const CHUNK = 4096;
-const chunks: Buffer[] = [];
-for (let at = 0; at < stream.length; at += CHUNK) chunks.push(stream.subarray(at, at + CHUNK));
+const chunks = chunksOf(stream, 4096);
 
 let sink = 0;
 const xmlContenders: [string, () => number][] = [
@@ -193,19 +191,7 @@ interface Node {
   parent: Node | undefined;
 }
 const treeContenders: [string, () => number][] = [
-  ["nabaztag-vm", () => {
-    e.stanza_reset();
-    let stanzas = 0;
-    for (const chunk of chunks) {
-      core.bytes.set(chunk, core.input);
-      e.stanza_feed(core.input, chunk.length);
-      for (let result = e.stanza_next(0); result !== 0; result = e.stanza_next(0)) {
-        if (result < 0) throw new Error(`tree builder error ${result}`);
-        if (result === 2) stanzas++;
-      }
-    }
-    return stanzas;
-  }],
+  ["nabaztag-vm", () => readStanzaTrees(core, chunks)],
   ["ltx", () => {
     const parser = new SaxLtx();
     let stanzas = 0;

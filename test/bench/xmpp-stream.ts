@@ -2,6 +2,8 @@
 // chatty client receive (messages with escaped bodies, presence with capabilities, roster and disco results, pings,
 // violet:packet messages with base64 payloads), deterministic for a given size.
 
+import type { Core } from "../../host/core.js";
+
 const HEADER =
   "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' " +
   "id='2173750751' from='almacska' version='1.0' xml:lang='en'>";
@@ -47,3 +49,29 @@ export function xmppStream(size: number): { header: Buffer; body: Buffer; stanza
 
 /** One small stanza, as a read from the socket would deliver it. */
 export const SMALL_STANZA = Buffer.from("<iq type='result' id='2' from='almacska' to='almacska/6b4c6f'/>");
+
+/** `stream` in pieces of `size` bytes, as reads from a socket would bring it. */
+export function chunksOf(stream: Buffer, size: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < stream.length; at += size) chunks.push(stream.subarray(at, at + size));
+  return chunks;
+}
+
+/**
+ * What the rabbit does with a stream: each chunk into the module's input, then stanza_next into slot 0 until it needs
+ * more. Returns the stanzas read; a reader error throws.
+ */
+export function readStanzaTrees(core: Core, chunks: Buffer[]): number {
+  const e = core.exports;
+  e.stanza_reset();
+  let stanzas = 0;
+  for (const chunk of chunks) {
+    core.bytes.set(chunk, core.input);
+    e.stanza_feed(core.input, chunk.length);
+    for (let result = e.stanza_next(0); result !== 0; result = e.stanza_next(0)) {
+      if (result < 0) throw new Error(`stanza_next: error ${result}`);
+      if (result === 2) stanzas++;
+    }
+  }
+  return stanzas;
+}
